@@ -1,0 +1,87 @@
+//! The fnf error model: every failure a caller can see is one of these, with its fnf code and
+//! HTTP status. This is the one place where internal errors become fnf codes.
+
+use crate::store::StoreError;
+
+/// An error answered to an fnf caller as `{"RequestId", "Code", "Message"}` with an HTTP status.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FnfError {
+    #[error("The requested API operation '{0}' is incorrect. Please check.")]
+    ActionNotSupported(String),
+    #[error("The requested API version '{0}' is not supported yet. Please check.")]
+    ApiVersionNotSupported(String),
+    #[error("The payload size exceeds maximum allowed size ({0} bytes).")]
+    EntityTooLarge(usize),
+    #[error("Execution {execution} for flow {flow} already exists.")]
+    ExecutionAlreadyExists { flow: String, execution: String },
+    #[error("Execution {execution} for flow {flow} does not exist.")]
+    ExecutionNotExists { flow: String, execution: String },
+    #[error("Flow {0} already exists.")]
+    FlowAlreadyExists(String),
+    #[error("Flow {0} does not exist.")]
+    FlowNotExists(String),
+    /// The detail says which parameter is wrong and why.
+    #[error("Parameter error. {0}")]
+    InvalidArgument(String),
+    #[error("The HTTP header '{0}' must be specified.")]
+    MissingRequiredHeader(String),
+    #[error("The HTTP query '{0}' must be specified.")]
+    MissingRequiredParams(String),
+    #[error("The content type must be \"application/json\".")]
+    UnsupportedMediaType,
+    #[error("The request is throttled. Please try again later.")]
+    ResourceThrottled,
+    /// The cause is logged where it happens, never shown to the caller.
+    #[error("An internal error has occurred. Please retry.")]
+    Internal,
+}
+
+impl FnfError {
+    /// The fnf error code, as the official SDKs raise it.
+    pub fn code(&self) -> &'static str {
+        match self {
+            FnfError::ActionNotSupported(_) => "ActionNotSupported",
+            FnfError::ApiVersionNotSupported(_) => "APIVersionNotSupported",
+            FnfError::EntityTooLarge(_) => "EntityTooLarge",
+            FnfError::ExecutionAlreadyExists { .. } => "ExecutionAlreadyExists",
+            FnfError::ExecutionNotExists { .. } => "ExecutionNotExists",
+            FnfError::FlowAlreadyExists(_) => "FlowAlreadyExists",
+            FnfError::FlowNotExists(_) => "FlowNotExists",
+            FnfError::InvalidArgument(_) => "InvalidArgument",
+            FnfError::MissingRequiredHeader(_) => "MissingRequiredHeader",
+            FnfError::MissingRequiredParams(_) => "MissingRequiredParams",
+            FnfError::UnsupportedMediaType => "UnsupportedMediaType",
+            FnfError::ResourceThrottled => "ResourceThrottled",
+            FnfError::Internal => "InternalServerError",
+        }
+    }
+
+    /// The HTTP status that goes with the code.
+    pub fn status(&self) -> u16 {
+        match self {
+            FnfError::ExecutionNotExists { .. } | FnfError::FlowNotExists(_) => 404,
+            FnfError::UnsupportedMediaType => 415,
+            FnfError::ResourceThrottled => 429,
+            FnfError::Internal => 500,
+            _ => 400,
+        }
+    }
+
+    /// Shorthand for an `InvalidArgument` about one parameter.
+    pub fn invalid(param: &str, why: impl std::fmt::Display) -> FnfError {
+        FnfError::InvalidArgument(format!("{param}: {why}"))
+    }
+}
+
+impl From<StoreError> for FnfError {
+    fn from(err: StoreError) -> FnfError {
+        match err {
+            // Throttling is the caller's signal to back off, not an outage.
+            StoreError::Throttled => FnfError::ResourceThrottled,
+            other => {
+                tracing::error!(error = %other, "store failure");
+                FnfError::Internal
+            }
+        }
+    }
+}

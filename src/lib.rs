@@ -1,0 +1,15 @@
+//! fnf-lambda: the Serverless Workflow (fnf, API 2019-03-15) service as one AWS Lambda function.
+//!
+//! Hexagonal layout: `flow` and `engine` are the pure core; `service` holds the use cases (one
+//! file per action); `api` adapts events and HTTP requests; `store` is the storage port with its
+//! DynamoDB and embedded adapters; `entry` starts the Lambda function or the local server.
+
+pub mod api;
+pub mod clock;
+pub mod engine;
+pub mod entry;
+pub mod error;
+pub mod flow;
+pub mod logging;
+pub mod service;
+pub mod store;

@@ -1,0 +1,132 @@
+//! The `fnf-lambda` binary: the Lambda function when started by a Lambda runtime, or a local
+//! server / tool from the command line.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use fnf_lambda::entry::{self, StoreChoice};
+use fnf_lambda::logging;
+use fnf_lambda::store::dynamo::DynamoStore;
+
+const USAGE: &str = "\
+fnf-lambda: a Serverless Workflow (fnf 2019-03-15) service
+
+USAGE:
+  fnf-lambda                      run as the AWS Lambda function (AWS_LAMBDA_RUNTIME_API set)
+  fnf-lambda serve [OPTIONS]      serve the fnf API over HTTP
+      --addr ADDR                 listen address (default 127.0.0.1:8080)
+      --data-dir DIR              embedded store directory (default $FNF_DATA_DIR or ./.fnf-data)
+      --table NAME                use this DynamoDB table instead of the embedded store
+  fnf-lambda create-table NAME    create the DynamoDB table (for a local DynamoDB such as moto)
+  fnf-lambda help                 this text
+
+ENVIRONMENT:
+  TABLE_NAME                      DynamoDB table (Lambda mode)
+  AWS_ENDPOINT_URL_DYNAMODB       a local DynamoDB endpoint
+  FNF_STORE=embedded              use the embedded store even when TABLE_NAME is set
+  FNF_DATA_DIR                    embedded store directory
+  RUST_LOG                        log filter (default info)
+";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("fnf-lambda: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    let result = runtime.block_on(async {
+        match args.first().map(String::as_str) {
+            None if std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some() => lambda().await,
+            Some("serve") => serve(&args[1..]).await,
+            Some("create-table") => create_table(&args[1..]).await,
+            Some("help" | "--help" | "-h") => {
+                print!("{USAGE}");
+                Ok(())
+            }
+            _ => Err(format!("nothing to do\n\n{USAGE}")),
+        }
+    });
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("fnf-lambda: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn lambda() -> Result<(), String> {
+    logging::init(true);
+    let store = StoreChoice::from_env()
+        .open()
+        .await
+        .map_err(|e| e.to_string())?;
+    entry::lambda::run(entry::service(store))
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn serve(args: &[String]) -> Result<(), String> {
+    logging::init(false);
+    let mut addr: SocketAddr = ([127, 0, 0, 1], 8080).into();
+    let mut choice = StoreChoice::Embedded {
+        dir: entry::data_dir_from_env(),
+    };
+    let mut it = args.iter();
+    while let Some(flag) = it.next() {
+        let mut value = || {
+            it.next()
+                .cloned()
+                .ok_or_else(|| format!("{flag} needs a value"))
+        };
+        match flag.as_str() {
+            "--addr" => addr = value()?.parse().map_err(|e| format!("--addr: {e}"))?,
+            "--data-dir" => {
+                choice = StoreChoice::Embedded {
+                    dir: PathBuf::from(value()?),
+                }
+            }
+            "--table" => choice = StoreChoice::Dynamo { table: value()? },
+            other => return Err(format!("unknown option {other}\n\n{USAGE}")),
+        }
+    }
+    let store = choice
+        .open()
+        .await
+        .map_err(|e| format!("cannot open the store: {e}"))?;
+    let listener = tokio::net::TcpListener::bind(addr)
+        .await
+        .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
+    let local = listener.local_addr().map_err(|e| e.to_string())?;
+    match &choice {
+        StoreChoice::Embedded { dir } => tracing::info!(
+            "serving the fnf API on http://{local} (embedded store in {})",
+            dir.display()
+        ),
+        StoreChoice::Dynamo { table } => {
+            tracing::info!("serving the fnf API on http://{local} (DynamoDB table {table})")
+        }
+    }
+    entry::serve::run(entry::service(store), listener)
+        .await
+        .map_err(|e| e.to_string())
+}
+
+async fn create_table(args: &[String]) -> Result<(), String> {
+    logging::init(false);
+    let table = args.first().ok_or("create-table needs the table name")?;
+    DynamoStore::from_env(table.clone())
+        .await
+        .create_table()
+        .await
+        .map_err(|e| e.to_string())?;
+    println!("created table {table}");
+    Ok(())
+}

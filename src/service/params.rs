@@ -1,0 +1,113 @@
+//! Parameter rules shared by the actions: names, sizes, page tokens, times.
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+use crate::api::Params;
+use crate::clock::parse_iso8601;
+use crate::error::FnfError;
+
+/// Largest execution input, in bytes (the per-state data limit of CloudFlow).
+pub const MAX_INPUT_BYTES: usize = 64 * 1024;
+/// Longest flow description, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 1024;
+/// Longest role ARN, in bytes.
+pub const MAX_ROLE_ARN_BYTES: usize = 2048;
+/// Longest name of a flow or an execution.
+pub const MAX_NAME_CHARS: usize = 128;
+
+/// A flow or execution name: 1 to 128 of letters, digits, `_` and `-`, starting with a letter
+/// or `_` (api.md, StartExecution rules).
+pub fn name<'a>(params: &'a Params, param: &str) -> Result<&'a str, FnfError> {
+    let value = params.required(param)?;
+    check_name(param, value)?;
+    Ok(value)
+}
+
+pub fn check_name(param: &str, value: &str) -> Result<(), FnfError> {
+    let first_ok = value.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
+    let rest_ok = value
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
+    if value.len() > MAX_NAME_CHARS || !first_ok || !rest_ok {
+        return Err(FnfError::invalid(
+            param,
+            format!(
+                "{value:.64?} is not a valid name: use 1 to {MAX_NAME_CHARS} letters, digits, '_' or '-', starting with a letter or '_'"
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// An optional text parameter with a byte limit.
+pub fn text<'a>(
+    params: &'a Params,
+    param: &str,
+    max_bytes: usize,
+) -> Result<Option<&'a str>, FnfError> {
+    match params.optional(param) {
+        Some(v) if v.len() > max_bytes => Err(FnfError::invalid(
+            param,
+            format!("longer than {max_bytes} bytes"),
+        )),
+        other => Ok(other),
+    }
+}
+
+/// `Limit`: an integer in `1..=max`, `default` when absent.
+pub fn limit(params: &Params, default: usize, max: usize) -> Result<usize, FnfError> {
+    let Some(raw) = params.optional("Limit") else {
+        return Ok(default);
+    };
+    match raw.parse::<usize>() {
+        Ok(n) if (1..=max).contains(&n) => Ok(n),
+        _ => Err(FnfError::invalid(
+            "Limit",
+            format!("must be an integer from 1 to {max}, got {raw:.32?}"),
+        )),
+    }
+}
+
+/// Page tokens are opaque to callers; inside they carry the last name of the previous page.
+pub fn encode_token(after: &str) -> String {
+    URL_SAFE_NO_PAD.encode(after)
+}
+
+/// Reads `NextToken`; anything we did not hand out is refused.
+pub fn next_token(params: &Params) -> Result<Option<String>, FnfError> {
+    let Some(token) = params.optional("NextToken") else {
+        return Ok(None);
+    };
+    let bad = || FnfError::invalid("NextToken", "is not a token this service handed out");
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let after = String::from_utf8(bytes).map_err(|_| bad())?;
+    check_name("NextToken", &after).map_err(|_| bad())?;
+    Ok(Some(after))
+}
+
+/// An optional ISO-8601 time parameter, as epoch milliseconds.
+pub fn time(params: &Params, param: &str) -> Result<Option<i64>, FnfError> {
+    params
+        .optional(param)
+        .map(|v| {
+            parse_iso8601(v).ok_or_else(|| {
+                FnfError::invalid(
+                    param,
+                    format!("{v:.40?} is not a UTC time like 2019-01-01T01:01:01.001Z"),
+                )
+            })
+        })
+        .transpose()
+}
+
+/// A parameter this version does not support yet: refused rather than silently ignored.
+pub fn unsupported(params: &Params, param: &str) -> Result<(), FnfError> {
+    match params.optional(param) {
+        Some(_) => Err(FnfError::invalid(
+            param,
+            "is not supported by this fnf-lambda version yet",
+        )),
+        None => Ok(()),
+    }
+}

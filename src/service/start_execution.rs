@@ -1,0 +1,109 @@
+//! StartExecution (api.md): claim the name with one conditional write, run the flow in this
+//! invocation, write the end state, answer with the execution's details.
+
+use serde_json::Value;
+
+use super::Service;
+use super::create_flow::EXPRESS;
+use super::params::{self, MAX_INPUT_BYTES};
+use super::views::{self, Fields};
+use crate::api::Params;
+use crate::error::FnfError;
+use crate::store::{Claim, ExecutionRecord, ExecutionStatus};
+
+pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
+    let flow_name = params::name(p, "FlowName")?;
+    let exec_name = match p.optional("ExecutionName") {
+        Some(n) => {
+            params::check_name("ExecutionName", n)?;
+            n.to_owned()
+        }
+        None => generated_name(),
+    };
+    let input = input(p.optional("Input"))?;
+    // Come with task integrations and versions; refused rather than silently ignored.
+    params::unsupported(p, "CallbackFnFTaskToken")?;
+    params::unsupported(p, "Qualifier")?;
+
+    let flow = svc
+        .store
+        .get_flow(flow_name)
+        .await?
+        .ok_or_else(|| FnfError::FlowNotExists(flow_name.to_owned()))?;
+    if flow.execution_mode == EXPRESS {
+        return Err(FnfError::invalid(
+            "FlowName",
+            format!(
+                "flow {flow_name} runs in Express mode; StartExecution runs Standard flows only"
+            ),
+        ));
+    }
+
+    let record = ExecutionRecord {
+        flow: flow.name.clone(),
+        name: exec_name,
+        status: ExecutionStatus::Running,
+        input,
+        output: None,
+        error: None,
+        cause: None,
+        definition: flow.definition,
+        flow_type: flow.flow_type,
+        started_ms: svc.clock.now_ms(),
+        stopped_ms: None,
+        version: 1,
+    };
+    match svc.store.claim_execution(&record).await? {
+        Claim::Created => {}
+        // Same name, still running: nothing new starts; the caller gets the running one.
+        Claim::Existing(running) if !running.status.is_ended() => {
+            return Ok(views::execution(&running));
+        }
+        Claim::Existing(ended) => {
+            return Err(FnfError::ExecutionAlreadyExists {
+                flow: ended.flow.clone(),
+                execution: ended.name.clone(),
+            });
+        }
+    }
+    tracing::info!(flow = %record.flow, execution = %record.name, "execution started");
+    let finished = svc.run_to_end(record).await?;
+    Ok(views::execution(&finished))
+}
+
+/// Generated names follow the name rules (first character a letter) and never collide.
+fn generated_name() -> String {
+    format!("exec-{}", uuid::Uuid::new_v4().simple())
+}
+
+/// `Input`: a JSON object as text, `{}` when absent.
+fn input(raw: Option<&str>) -> Result<String, FnfError> {
+    let Some(raw) = raw else {
+        return Ok("{}".to_owned());
+    };
+    if raw.len() > MAX_INPUT_BYTES {
+        return Err(FnfError::EntityTooLarge(MAX_INPUT_BYTES));
+    }
+    match serde_json::from_str::<Value>(raw) {
+        Ok(Value::Object(_)) => Ok(raw.to_owned()),
+        Ok(other) => Err(FnfError::invalid(
+            "Input",
+            format!("must be a JSON object, got {}", kind(&other)),
+        )),
+        Err(e) => Err(FnfError::invalid(
+            "Input",
+            format!("is not valid JSON: {e}"),
+        )),
+    }
+}
+
+fn kind(v: &Value) -> &'static str {
+    match v {
+        Value::Null => "null",
+        Value::Bool(_) => "a boolean",
+        Value::Number(_) => "a number",
+        Value::String(_) => "a string",
+        Value::Array(_) => "an array",
+        Value::Object(_) => "an object",
+    }
+}

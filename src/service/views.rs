@@ -1,0 +1,55 @@
+//! Records as the API shows them: PascalCase fields, ISO-8601 times.
+
+use serde_json::{Map, Value};
+
+use crate::clock::format_iso8601;
+use crate::store::{ExecutionRecord, FlowRecord};
+
+pub type Fields = Map<String, Value>;
+
+fn put(fields: &mut Fields, key: &str, value: impl Into<String>) {
+    fields.insert(key.to_owned(), Value::String(value.into()));
+}
+
+pub fn flow(f: &FlowRecord) -> Fields {
+    let mut out = Fields::new();
+    put(&mut out, "Name", &f.name);
+    put(&mut out, "Id", &f.id);
+    put(&mut out, "Definition", &f.definition);
+    put(&mut out, "Description", &f.description);
+    put(&mut out, "Type", &f.flow_type);
+    put(&mut out, "RoleArn", &f.role_arn);
+    put(&mut out, "ExecutionMode", &f.execution_mode);
+    put(&mut out, "CreatedTime", format_iso8601(f.created_ms));
+    put(&mut out, "LastModifiedTime", format_iso8601(f.modified_ms));
+    out
+}
+
+/// The StartExecution / DescribeExecution fields. A listing summary has no input, output or
+/// definition, so those are left out rather than shown empty.
+pub fn execution(e: &ExecutionRecord) -> Fields {
+    let mut out = Fields::new();
+    put(&mut out, "Name", &e.name);
+    put(&mut out, "FlowName", &e.flow);
+    put(&mut out, "Status", e.status.as_str());
+    put(&mut out, "StartedTime", format_iso8601(e.started_ms));
+    if let Some(stopped) = e.stopped_ms {
+        put(&mut out, "StoppedTime", format_iso8601(stopped));
+    }
+    if !e.definition.is_empty() {
+        put(&mut out, "FlowDefinition", &e.definition);
+        put(&mut out, "Input", &e.input);
+    }
+    if let Some(output) = &e.output {
+        put(&mut out, "Output", output);
+    }
+    // Not in the SDK's DescribeExecution model (it ignores them); the names follow
+    // StartSyncExecution's, so a failed execution says why.
+    if let Some(error) = &e.error {
+        put(&mut out, "ErrorCode", error);
+    }
+    if let Some(cause) = &e.cause {
+        put(&mut out, "ErrorMessage", cause);
+    }
+    out
+}

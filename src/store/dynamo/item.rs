@@ -1,0 +1,182 @@
+//! Records <-> DynamoDB items. Single-table layout (see architecture.md):
+//! flow `FLOW#<name>`/`FLOW`, execution `EXEC#<flow>#<name>`/`EXEC`; the `gsi1` index lists
+//! flows (`FLOWS`) and one flow's executions (`EXECS#<flow>`) by name.
+
+use std::collections::HashMap;
+
+use aws_sdk_dynamodb::types::AttributeValue;
+
+use crate::store::{ExecutionRecord, ExecutionStatus, FlowRecord, StoreError};
+
+pub type Item = HashMap<String, AttributeValue>;
+
+pub const PK: &str = "pk";
+pub const SK: &str = "sk";
+pub const GSI1: &str = "gsi1";
+pub const GSI1_PK: &str = "gsi1pk";
+pub const GSI1_SK: &str = "gsi1sk";
+/// Non-key attributes projected into `gsi1`: what listings show, never inputs or outputs.
+pub const GSI1_PROJECTED: [&str; 13] = [
+    "name",
+    "id",
+    "definition",
+    "description",
+    "type",
+    "role_arn",
+    "mode",
+    "created_ms",
+    "modified_ms",
+    "flow",
+    "status",
+    "started_ms",
+    "stopped_ms",
+];
+
+pub const FLOWS_PARTITION: &str = "FLOWS";
+
+pub fn flow_key(name: &str) -> Item {
+    HashMap::from([
+        (PK.into(), s(format!("FLOW#{name}"))),
+        (SK.into(), s("FLOW")),
+    ])
+}
+
+pub fn exec_key(flow: &str, name: &str) -> Item {
+    HashMap::from([
+        (PK.into(), s(format!("EXEC#{flow}#{name}"))),
+        (SK.into(), s("EXEC")),
+    ])
+}
+
+pub fn execs_partition(flow: &str) -> String {
+    format!("EXECS#{flow}")
+}
+
+pub fn s(v: impl Into<String>) -> AttributeValue {
+    AttributeValue::S(v.into())
+}
+
+pub fn n(v: impl ToString) -> AttributeValue {
+    AttributeValue::N(v.to_string())
+}
+
+pub fn flow_to_item(f: &FlowRecord) -> Item {
+    let mut item = flow_key(&f.name);
+    item.extend([
+        (GSI1_PK.into(), s(FLOWS_PARTITION)),
+        (GSI1_SK.into(), s(&f.name)),
+        ("name".into(), s(&f.name)),
+        ("id".into(), s(&f.id)),
+        ("definition".into(), s(&f.definition)),
+        ("description".into(), s(&f.description)),
+        ("type".into(), s(&f.flow_type)),
+        ("role_arn".into(), s(&f.role_arn)),
+        ("mode".into(), s(&f.execution_mode)),
+        ("created_ms".into(), n(f.created_ms)),
+        ("modified_ms".into(), n(f.modified_ms)),
+        ("revision".into(), n(f.revision)),
+    ]);
+    item
+}
+
+pub fn flow_from_item(item: &Item) -> Result<FlowRecord, StoreError> {
+    let r = Reader(item);
+    Ok(FlowRecord {
+        name: r.s("name")?,
+        id: r.s("id")?,
+        definition: r.s("definition")?,
+        description: r.s("description")?,
+        flow_type: r.s("type")?,
+        role_arn: r.s("role_arn")?,
+        execution_mode: r.s("mode")?,
+        created_ms: r.n("created_ms")?,
+        modified_ms: r.n("modified_ms")?,
+        // Not projected into the index: listings do not need it.
+        revision: r.opt_n("revision")?.unwrap_or(0),
+    })
+}
+
+pub fn exec_to_item(e: &ExecutionRecord) -> Item {
+    let mut item = exec_key(&e.flow, &e.name);
+    item.extend([
+        (GSI1_PK.into(), s(execs_partition(&e.flow))),
+        (GSI1_SK.into(), s(&e.name)),
+        ("flow".into(), s(&e.flow)),
+        ("name".into(), s(&e.name)),
+        ("status".into(), s(e.status.as_str())),
+        ("input".into(), s(&e.input)),
+        // Named apart from the flow's `definition` so the index does not project it.
+        ("run_definition".into(), s(&e.definition)),
+        ("run_type".into(), s(&e.flow_type)),
+        ("started_ms".into(), n(e.started_ms)),
+        ("version".into(), n(e.version)),
+    ]);
+    let optional = [
+        ("output", e.output.as_ref().map(s)),
+        ("error", e.error.as_ref().map(s)),
+        ("cause", e.cause.as_ref().map(s)),
+        ("stopped_ms", e.stopped_ms.map(n)),
+    ];
+    item.extend(
+        optional
+            .into_iter()
+            .filter_map(|(k, v)| Some((k.to_owned(), v?))),
+    );
+    item
+}
+
+/// Decodes an execution; a summary from the index lacks the large fields, which default empty.
+pub fn exec_from_item(item: &Item) -> Result<ExecutionRecord, StoreError> {
+    let r = Reader(item);
+    let status = r.s("status")?;
+    Ok(ExecutionRecord {
+        flow: r.s("flow")?,
+        name: r.s("name")?,
+        status: ExecutionStatus::parse(&status)
+            .ok_or_else(|| StoreError::Corrupt(format!("unknown status {status:?}")))?,
+        input: r.opt_s("input")?.unwrap_or_default(),
+        output: r.opt_s("output")?,
+        error: r.opt_s("error")?,
+        cause: r.opt_s("cause")?,
+        definition: r.opt_s("run_definition")?.unwrap_or_default(),
+        flow_type: r.opt_s("run_type")?.unwrap_or_default(),
+        started_ms: r.n("started_ms")?,
+        stopped_ms: r.opt_n("stopped_ms")?,
+        version: r.opt_n("version")?.unwrap_or(0),
+    })
+}
+
+struct Reader<'a>(&'a Item);
+
+impl Reader<'_> {
+    fn opt_s(&self, key: &str) -> Result<Option<String>, StoreError> {
+        match self.0.get(key) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
+            Some(_) => Err(corrupt(key, "not a string")),
+        }
+    }
+
+    fn s(&self, key: &str) -> Result<String, StoreError> {
+        self.opt_s(key)?.ok_or_else(|| corrupt(key, "missing"))
+    }
+
+    fn opt_n<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, StoreError> {
+        match self.0.get(key) {
+            None | Some(AttributeValue::Null(_)) => Ok(None),
+            Some(AttributeValue::N(v)) => v
+                .parse()
+                .map(Some)
+                .map_err(|_| corrupt(key, "not an integer")),
+            Some(_) => Err(corrupt(key, "not a number")),
+        }
+    }
+
+    fn n<T: std::str::FromStr>(&self, key: &str) -> Result<T, StoreError> {
+        self.opt_n(key)?.ok_or_else(|| corrupt(key, "missing"))
+    }
+}
+
+fn corrupt(key: &str, why: &str) -> StoreError {
+    StoreError::Corrupt(format!("attribute {key}: {why}"))
+}

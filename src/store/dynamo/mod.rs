@@ -1,0 +1,343 @@
+//! The DynamoDB store: one table, conditional writes for exactly-once naming and fencing.
+
+mod item;
+
+use std::fmt::Debug;
+
+use async_trait::async_trait;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::operation::put_item::PutItemError;
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+};
+
+use self::item::{
+    GSI1, GSI1_PK, GSI1_PROJECTED, GSI1_SK, Item, PK, SK, exec_from_item, exec_key, exec_to_item,
+    flow_from_item, flow_key, flow_to_item, n, s,
+};
+use super::{Claim, ExecutionFilter, ExecutionRecord, FlowRecord, Page, Store, StoreError};
+
+#[derive(Clone, Debug)]
+pub struct DynamoStore {
+    client: Client,
+    table: String,
+}
+
+/// Turns an SDK error into a store error by its code: a failed condition and throttling are
+/// answers, not outages, and must never surface as internal errors.
+fn classify<E, R>(err: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: Debug + Send + Sync + 'static,
+{
+    match err.code() {
+        Some("ConditionalCheckFailedException") => StoreError::ConditionFailed,
+        Some(
+            "ProvisionedThroughputExceededException"
+            | "ThrottlingException"
+            | "RequestLimitExceeded",
+        ) => StoreError::Throttled,
+        _ => StoreError::Backend(DisplayErrorContext(err).to_string()),
+    }
+}
+
+impl DynamoStore {
+    pub fn new(client: Client, table: impl Into<String>) -> DynamoStore {
+        DynamoStore {
+            client,
+            table: table.into(),
+        }
+    }
+
+    /// Builds a client from the standard AWS configuration chain (environment, profile, role);
+    /// `AWS_ENDPOINT_URL_DYNAMODB` redirects it to a local server.
+    pub async fn from_env(table: impl Into<String>) -> DynamoStore {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        DynamoStore::new(Client::new(&config), table)
+    }
+
+    /// Creates the table with the layout `template.yaml` deploys (for local servers and tests).
+    pub async fn create_table(&self) -> Result<(), StoreError> {
+        let attr = |name: &str| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::S)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))
+        };
+        let key = |name: &str, kind| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .map_err(|e| StoreError::Backend(e.to_string()))
+        };
+        let projection = Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(GSI1_PROJECTED.iter().map(|a| a.to_string()).collect()))
+            .build();
+        let gsi = GlobalSecondaryIndex::builder()
+            .index_name(GSI1)
+            .key_schema(key(GSI1_PK, KeyType::Hash)?)
+            .key_schema(key(GSI1_SK, KeyType::Range)?)
+            .projection(projection)
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
+        self.client
+            .create_table()
+            .table_name(&self.table)
+            .billing_mode(BillingMode::PayPerRequest)
+            .attribute_definitions(attr(PK)?)
+            .attribute_definitions(attr(SK)?)
+            .attribute_definitions(attr(GSI1_PK)?)
+            .attribute_definitions(attr(GSI1_SK)?)
+            .key_schema(key(PK, KeyType::Hash)?)
+            .key_schema(key(SK, KeyType::Range)?)
+            .global_secondary_indexes(gsi)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
+        let out = self
+            .client
+            .get_item()
+            .table_name(&self.table)
+            .set_key(Some(key))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(out.item)
+    }
+
+    /// Queries `gsi1` partition `partition` in name order from `from` (exclusive when
+    /// `exclusive`), handing items to `accept` until it returns false or the partition ends.
+    async fn query_index(
+        &self,
+        partition: String,
+        from: Option<(String, bool)>,
+        mut accept: impl FnMut(&Item) -> Result<bool, StoreError>,
+    ) -> Result<(), StoreError> {
+        let mut condition = "#pk = :pk".to_owned();
+        let mut query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .index_name(GSI1)
+            .expression_attribute_names("#pk", GSI1_PK)
+            .expression_attribute_values(":pk", s(partition));
+        if let Some((from, exclusive)) = from {
+            condition.push_str(if exclusive {
+                " AND #sk > :from"
+            } else {
+                " AND #sk >= :from"
+            });
+            query = query
+                .expression_attribute_names("#sk", GSI1_SK)
+                .expression_attribute_values(":from", s(from));
+        }
+        let query = query.key_condition_expression(condition);
+        let mut start = None;
+        loop {
+            let out = query
+                .clone()
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for item in out.items() {
+                if !accept(item)? {
+                    return Ok(());
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => return Ok(()),
+            }
+        }
+    }
+}
+
+#[async_trait]
+impl Store for DynamoStore {
+    async fn create_flow(&self, flow: &FlowRecord) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(flow_to_item(flow)))
+            .condition_expression("attribute_not_exists(pk)")
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn replace_flow(
+        &self,
+        flow: &FlowRecord,
+        expected_revision: u64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(flow_to_item(flow)))
+            .condition_expression("revision = :rev")
+            .expression_attribute_values(":rev", n(expected_revision))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get_flow(&self, name: &str) -> Result<Option<FlowRecord>, StoreError> {
+        self.get(flow_key(name))
+            .await?
+            .as_ref()
+            .map(flow_from_item)
+            .transpose()
+    }
+
+    async fn delete_flow(&self, name: &str) -> Result<bool, StoreError> {
+        let result = self
+            .client
+            .delete_item()
+            .table_name(&self.table)
+            .set_key(Some(flow_key(name)))
+            .condition_expression("attribute_exists(pk)")
+            .send()
+            .await;
+        match result.map_err(classify) {
+            Ok(_) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_flows(
+        &self,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<FlowRecord>, StoreError> {
+        let mut items = Vec::new();
+        let mut more = false;
+        let from = after.map(|a| (a.to_owned(), true));
+        self.query_index(item::FLOWS_PARTITION.to_owned(), from, |it| {
+            if items.len() == limit {
+                more = true;
+                return Ok(false);
+            }
+            items.push(flow_from_item(it)?);
+            Ok(true)
+        })
+        .await?;
+        let next_after = if more {
+            items.last().map(|f: &FlowRecord| f.name.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next_after })
+    }
+
+    async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError> {
+        let result = self
+            .client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(exec_to_item(exec)))
+            .condition_expression("attribute_not_exists(pk)")
+            // The holder of the name comes back with the failure: no second round trip.
+            .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
+            .send()
+            .await;
+        let err = match result {
+            Ok(_) => return Ok(Claim::Created),
+            Err(err) => err,
+        };
+        if let Some(PutItemError::ConditionalCheckFailedException(failed)) = err.as_service_error()
+        {
+            if let Some(old) = failed.item() {
+                return Ok(Claim::Existing(Box::new(exec_from_item(old)?)));
+            }
+            // Servers without ReturnValuesOnConditionCheckFailure: read the holder.
+            return match self.get(exec_key(&exec.flow, &exec.name)).await? {
+                Some(old) => Ok(Claim::Existing(Box::new(exec_from_item(&old)?))),
+                None => Err(StoreError::Backend("claimed execution vanished".into())),
+            };
+        }
+        Err(classify(err))
+    }
+
+    async fn update_execution(
+        &self,
+        exec: &ExecutionRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(exec_to_item(exec)))
+            .condition_expression("version = :v")
+            .expression_attribute_values(":v", n(expected_version))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    async fn get_execution(
+        &self,
+        flow: &str,
+        name: &str,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        self.get(exec_key(flow, name))
+            .await?
+            .as_ref()
+            .map(exec_from_item)
+            .transpose()
+    }
+
+    async fn list_executions(
+        &self,
+        flow: &str,
+        filter: &ExecutionFilter,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<ExecutionRecord>, StoreError> {
+        let prefix = filter.name_prefix.clone().unwrap_or_default();
+        let from = match after {
+            Some(a) if a >= prefix.as_str() => Some((a.to_owned(), true)),
+            _ if !prefix.is_empty() => Some((prefix.clone(), false)),
+            _ => None,
+        };
+        let mut items = Vec::new();
+        let mut more = false;
+        self.query_index(item::execs_partition(flow), from, |it| {
+            let exec = exec_from_item(it)?;
+            if !exec.name.starts_with(&prefix) {
+                return Ok(false); // names are sorted: past the prefix, nothing more matches
+            }
+            if filter.matches(&exec) {
+                if items.len() == limit {
+                    more = true;
+                    return Ok(false);
+                }
+                items.push(exec.summary());
+            }
+            Ok(true)
+        })
+        .await?;
+        let next_after = if more {
+            items.last().map(|e: &ExecutionRecord| e.name.clone())
+        } else {
+            None
+        };
+        Ok(Page { items, next_after })
+    }
+}

@@ -1,0 +1,282 @@
+//! The embedded store: one redb file on local disk. ACID write transactions are serialized,
+//! so "check, then write" inside one transaction gives the same conditional-write guarantees
+//! as DynamoDB. Data survives restarts (`FNF_DATA_DIR`).
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Claim, ExecutionFilter, ExecutionRecord, FlowRecord, Page, Store, StoreError};
+
+/// name -> FlowRecord (JSON)
+const FLOWS: TableDefinition<&str, &[u8]> = TableDefinition::new("flows");
+/// "flow/name" -> ExecutionRecord (JSON). `/` never occurs in names, so one flow's executions
+/// form a contiguous, name-ordered key range.
+const EXECUTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("executions");
+
+/// The file name inside the data directory.
+pub const DB_FILE: &str = "fnf.redb";
+
+#[derive(Clone)]
+pub struct EmbeddedStore {
+    db: Arc<Database>,
+}
+
+fn backend(err: impl std::fmt::Display) -> StoreError {
+    StoreError::Backend(err.to_string())
+}
+
+fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
+    serde_json::to_vec(value).map_err(backend)
+}
+
+fn decode<T: DeserializeOwned>(key: &str, bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|e| StoreError::Corrupt(format!("{key}: {e}")))
+}
+
+fn exec_key(flow: &str, name: &str) -> String {
+    format!("{flow}/{name}")
+}
+
+impl EmbeddedStore {
+    /// Opens (or creates) the store in `dir`. Fails if another process holds it open.
+    pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
+        std::fs::create_dir_all(dir).map_err(|e| backend(format!("{}: {e}", dir.display())))?;
+        let db = Database::create(dir.join(DB_FILE)).map_err(backend)?;
+        let txn = db.begin_write().map_err(backend)?;
+        txn.open_table(FLOWS).map_err(backend)?;
+        txn.open_table(EXECUTIONS).map_err(backend)?;
+        txn.commit().map_err(backend)?;
+        Ok(EmbeddedStore { db: Arc::new(db) })
+    }
+
+    /// Runs blocking database work off the async runtime's worker threads.
+    async fn blocking<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&Database) -> Result<T, StoreError> + Send + 'static,
+    ) -> Result<T, StoreError> {
+        let db = self.db.clone();
+        tokio::task::spawn_blocking(move || work(&db))
+            .await
+            .map_err(backend)?
+    }
+
+    /// Writes `value` under `key` if `allowed(current)` holds, in one write transaction.
+    async fn write_if(
+        &self,
+        table: TableDefinition<'static, &'static str, &'static [u8]>,
+        key: String,
+        value: Option<Vec<u8>>,
+        allowed: impl FnOnce(Option<&[u8]>) -> Result<bool, StoreError> + Send + 'static,
+    ) -> Result<(), StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut t = txn.open_table(table).map_err(backend)?;
+                let current = t.get(key.as_str()).map_err(backend)?;
+                let ok = allowed(current.as_ref().map(|g| g.value()))?;
+                drop(current);
+                if !ok {
+                    return Err(StoreError::ConditionFailed);
+                }
+                match &value {
+                    Some(bytes) => t.insert(key.as_str(), bytes.as_slice()).map(drop),
+                    None => t.remove(key.as_str()).map(drop),
+                }
+                .map_err(backend)?;
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn read<T: DeserializeOwned + Send + 'static>(
+        &self,
+        table: TableDefinition<'static, &'static str, &'static [u8]>,
+        key: String,
+    ) -> Result<Option<T>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let t = txn.open_table(table).map_err(backend)?;
+            let found = t.get(key.as_str()).map_err(backend)?;
+            found.map(|g| decode(&key, g.value())).transpose()
+        })
+        .await
+    }
+
+    /// Scans keys in `[start, end)` after `after` (exclusive), keeping those `keep` accepts,
+    /// until `limit` are found; reports whether more matching items follow.
+    async fn scan<T: DeserializeOwned + Send + 'static>(
+        &self,
+        table: TableDefinition<'static, &'static str, &'static [u8]>,
+        start: String,
+        end: Option<String>,
+        limit: usize,
+        keep: impl Fn(&T) -> bool + Send + 'static,
+    ) -> Result<(Vec<T>, bool), StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let t = txn.open_table(table).map_err(backend)?;
+            let range = match &end {
+                Some(end) => t.range(start.as_str()..end.as_str()),
+                None => t.range(start.as_str()..),
+            }
+            .map_err(backend)?;
+            let mut items = Vec::new();
+            for entry in range {
+                let (k, v) = entry.map_err(backend)?;
+                let item: T = decode(k.value(), v.value())?;
+                if keep(&item) {
+                    if items.len() == limit {
+                        return Ok((items, true));
+                    }
+                    items.push(item);
+                }
+            }
+            Ok((items, false))
+        })
+        .await
+    }
+}
+
+/// The first key strictly after `key` in byte order.
+fn successor(key: &str) -> String {
+    format!("{key}\u{0}")
+}
+
+#[async_trait]
+impl Store for EmbeddedStore {
+    async fn create_flow(&self, flow: &FlowRecord) -> Result<(), StoreError> {
+        let bytes = encode(flow)?;
+        self.write_if(FLOWS, flow.name.clone(), Some(bytes), |cur| {
+            Ok(cur.is_none())
+        })
+        .await
+    }
+
+    async fn replace_flow(
+        &self,
+        flow: &FlowRecord,
+        expected_revision: u64,
+    ) -> Result<(), StoreError> {
+        let bytes = encode(flow)?;
+        let key = flow.name.clone();
+        self.write_if(FLOWS, key.clone(), Some(bytes), move |cur| match cur {
+            Some(b) => Ok(decode::<FlowRecord>(&key, b)?.revision == expected_revision),
+            None => Ok(false),
+        })
+        .await
+    }
+
+    async fn get_flow(&self, name: &str) -> Result<Option<FlowRecord>, StoreError> {
+        self.read(FLOWS, name.to_owned()).await
+    }
+
+    async fn delete_flow(&self, name: &str) -> Result<bool, StoreError> {
+        match self
+            .write_if(FLOWS, name.to_owned(), None, |cur| Ok(cur.is_some()))
+            .await
+        {
+            Ok(()) => Ok(true),
+            Err(StoreError::ConditionFailed) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
+    async fn list_flows(
+        &self,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<FlowRecord>, StoreError> {
+        let start = after.map(successor).unwrap_or_default();
+        let (items, more) = self
+            .scan(FLOWS, start, None, limit, |_: &FlowRecord| true)
+            .await?;
+        Ok(page(items, more, |f| f.name.clone()))
+    }
+
+    async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError> {
+        let bytes = encode(exec)?;
+        let key = exec_key(&exec.flow, &exec.name);
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let existing = {
+                let mut t = txn.open_table(EXECUTIONS).map_err(backend)?;
+                let current = t.get(key.as_str()).map_err(backend)?;
+                let existing = current
+                    .map(|g| decode::<ExecutionRecord>(&key, g.value()))
+                    .transpose()?;
+                if existing.is_none() {
+                    t.insert(key.as_str(), bytes.as_slice()).map_err(backend)?;
+                }
+                existing
+            };
+            match existing {
+                Some(found) => Ok(Claim::Existing(Box::new(found))),
+                None => txn.commit().map_err(backend).map(|()| Claim::Created),
+            }
+        })
+        .await
+    }
+
+    async fn update_execution(
+        &self,
+        exec: &ExecutionRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError> {
+        let bytes = encode(exec)?;
+        let key = exec_key(&exec.flow, &exec.name);
+        self.write_if(EXECUTIONS, key.clone(), Some(bytes), move |cur| match cur {
+            Some(b) => Ok(decode::<ExecutionRecord>(&key, b)?.version == expected_version),
+            None => Ok(false),
+        })
+        .await
+    }
+
+    async fn get_execution(
+        &self,
+        flow: &str,
+        name: &str,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        self.read(EXECUTIONS, exec_key(flow, name)).await
+    }
+
+    async fn list_executions(
+        &self,
+        flow: &str,
+        filter: &ExecutionFilter,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<ExecutionRecord>, StoreError> {
+        let prefix = format!("{flow}/");
+        let from_prefix = exec_key(flow, filter.name_prefix.as_deref().unwrap_or(""));
+        let start = match after {
+            Some(a) => successor(&exec_key(flow, a)).max(from_prefix),
+            None => from_prefix,
+        };
+        // `0` is the character after `/`: the end of this flow's key range.
+        let end = format!("{flow}0");
+        debug_assert!(start.starts_with(&prefix));
+        let filter = filter.clone();
+        let (items, more) = self
+            .scan(
+                EXECUTIONS,
+                start,
+                Some(end),
+                limit,
+                move |e: &ExecutionRecord| filter.matches(e),
+            )
+            .await?;
+        let items = items.iter().map(ExecutionRecord::summary).collect();
+        Ok(page(items, more, |e| e.name.clone()))
+    }
+}
+
+fn page<T>(items: Vec<T>, more: bool, key: impl Fn(&T) -> String) -> Page<T> {
+    let next_after = if more { items.last().map(&key) } else { None };
+    Page { items, next_after }
+}

@@ -1,0 +1,113 @@
+//! The storage port: what the service needs from a store, and the records it keeps.
+//! Two adapters implement it: [`dynamo::DynamoStore`] (AWS) and [`embedded::EmbeddedStore`]
+//! (local, on disk). Both must pass the same contract tests (`tests/store_contract.rs`).
+
+pub mod dynamo;
+pub mod embedded;
+mod records;
+
+pub use records::{ExecutionRecord, ExecutionStatus, FlowRecord};
+
+use async_trait::async_trait;
+
+/// Why a store call did not do what was asked.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write found the item not in the expected state (exists, missing, or moved
+    /// on to another version). Expected under concurrency; never an outage.
+    #[error("the item is not in the expected state")]
+    ConditionFailed,
+    /// The backend asks us to slow down.
+    #[error("the store is throttling requests")]
+    Throttled,
+    /// The backend failed or could not be reached; the text is for logs only.
+    #[error("the store failed: {0}")]
+    Backend(String),
+    /// A stored item could not be decoded; the text names the item.
+    #[error("a stored item is corrupt: {0}")]
+    Corrupt(String),
+}
+
+/// One page of a listing, in ascending name order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    /// Set when more items follow; pass it back as `after` to continue.
+    pub next_after: Option<String>,
+}
+
+/// Filters of ListExecutions, all optional.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct ExecutionFilter {
+    pub status: Option<ExecutionStatus>,
+    pub name_prefix: Option<String>,
+    pub started_from_ms: Option<i64>,
+    pub started_to_ms: Option<i64>,
+}
+
+impl ExecutionFilter {
+    pub fn matches(&self, exec: &ExecutionRecord) -> bool {
+        self.status.is_none_or(|s| exec.status == s)
+            && self
+                .name_prefix
+                .as_deref()
+                .is_none_or(|p| exec.name.starts_with(p))
+            && self.started_from_ms.is_none_or(|t| exec.started_ms >= t)
+            && self.started_to_ms.is_none_or(|t| exec.started_ms <= t)
+    }
+}
+
+/// The result of claiming an execution name.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Claim {
+    /// The name was free; the execution now exists as given.
+    Created,
+    /// The name was taken; this is the execution that holds it.
+    Existing(Box<ExecutionRecord>),
+}
+
+#[async_trait]
+pub trait Store: Send + Sync {
+    /// Creates a flow; `ConditionFailed` if one with that name exists.
+    async fn create_flow(&self, flow: &FlowRecord) -> Result<(), StoreError>;
+    /// Replaces a flow whose stored revision is `expected_revision`; `ConditionFailed` if the
+    /// flow is gone or was changed since it was read.
+    async fn replace_flow(
+        &self,
+        flow: &FlowRecord,
+        expected_revision: u64,
+    ) -> Result<(), StoreError>;
+    async fn get_flow(&self, name: &str) -> Result<Option<FlowRecord>, StoreError>;
+    /// Deletes a flow; `false` if there was none.
+    async fn delete_flow(&self, name: &str) -> Result<bool, StoreError>;
+    async fn list_flows(
+        &self,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<FlowRecord>, StoreError>;
+
+    /// Creates the execution only if no execution of that flow has that name: the exactly-once
+    /// guarantee of StartExecution rests on this single conditional write.
+    async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError>;
+    /// Writes `exec` only if the stored execution's version is `expected_version` (fencing);
+    /// `exec.version` must be the next version.
+    async fn update_execution(
+        &self,
+        exec: &ExecutionRecord,
+        expected_version: u64,
+    ) -> Result<(), StoreError>;
+    async fn get_execution(
+        &self,
+        flow: &str,
+        name: &str,
+    ) -> Result<Option<ExecutionRecord>, StoreError>;
+    /// Lists executions of a flow by name. Items carry the summary fields only (no input,
+    /// output or definition), so that listings stay cheap.
+    async fn list_executions(
+        &self,
+        flow: &str,
+        filter: &ExecutionFilter,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<ExecutionRecord>, StoreError>;
+}

@@ -1,0 +1,100 @@
+//! The records the store keeps. Plain data; times are epoch milliseconds.
+
+use serde::{Deserialize, Serialize};
+
+/// A flow as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FlowRecord {
+    pub name: String,
+    pub id: String,
+    pub definition: String,
+    pub description: String,
+    /// `FDL` or `DEFAULT`, as the API names the language.
+    pub flow_type: String,
+    pub role_arn: String,
+    /// `Standard` or `Express`.
+    pub execution_mode: String,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+    /// Bumped by every update; updates are conditional on it.
+    pub revision: u64,
+}
+
+/// An execution's status, named as the API names it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub enum ExecutionStatus {
+    Starting,
+    Running,
+    Stopped,
+    Succeeded,
+    Failed,
+    TimedOut,
+}
+
+impl ExecutionStatus {
+    pub const ALL: [ExecutionStatus; 6] = [
+        ExecutionStatus::Starting,
+        ExecutionStatus::Running,
+        ExecutionStatus::Stopped,
+        ExecutionStatus::Succeeded,
+        ExecutionStatus::Failed,
+        ExecutionStatus::TimedOut,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ExecutionStatus::Starting => "Starting",
+            ExecutionStatus::Running => "Running",
+            ExecutionStatus::Stopped => "Stopped",
+            ExecutionStatus::Succeeded => "Succeeded",
+            ExecutionStatus::Failed => "Failed",
+            ExecutionStatus::TimedOut => "TimedOut",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<ExecutionStatus> {
+        Self::ALL.into_iter().find(|st| st.as_str() == s)
+    }
+
+    /// Ended executions never change again.
+    pub fn is_ended(self) -> bool {
+        !matches!(self, ExecutionStatus::Starting | ExecutionStatus::Running)
+    }
+}
+
+/// An execution as stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ExecutionRecord {
+    pub flow: String,
+    pub name: String,
+    pub status: ExecutionStatus,
+    /// The input, a JSON object as text.
+    pub input: String,
+    /// The output, a JSON object as text, once succeeded.
+    pub output: Option<String>,
+    pub error: Option<String>,
+    pub cause: Option<String>,
+    /// The definition text this execution runs (frozen at start).
+    pub definition: String,
+    /// `FDL` or `DEFAULT`.
+    pub flow_type: String,
+    pub started_ms: i64,
+    pub stopped_ms: Option<i64>,
+    /// Fencing counter: every write that moves the execution is conditional on it and bumps it.
+    pub version: u64,
+}
+
+impl ExecutionRecord {
+    /// The listing view: what `list_executions` returns.
+    pub fn summary(&self) -> ExecutionRecord {
+        ExecutionRecord {
+            input: String::new(),
+            output: None,
+            error: None,
+            cause: None,
+            definition: String::new(),
+            flow_type: String::new(),
+            ..self.clone()
+        }
+    }
+}
