@@ -1,0 +1,47 @@
+# fnf-lambda: the two commands a newcomer needs are `make run` and `make test`.
+CARGO ?= cargo
+ADDR ?= 127.0.0.1:8080
+BIN := target/debug/fnf-lambda
+
+.PHONY: run test test-rust test-sdk lint fmt-check clippy bench release venv clean
+
+## Build and start the service locally on $(ADDR) with the embedded store (./.fnf-data).
+run:
+	$(CARGO) build --bin fnf-lambda
+	$(BIN) serve --addr $(ADDR)
+
+## Everything CI checks: formatting, lints, Rust tests (moto for DynamoDB), template lint,
+## and the official Python SDK against a live server.
+test: venv fmt-check clippy test-rust lint test-sdk
+
+venv:
+	./scripts/venv.sh
+
+fmt-check:
+	$(CARGO) fmt --all -- --check
+
+clippy:
+	$(CARGO) clippy --all-targets -- -D warnings
+
+test-rust:
+	./scripts/with-moto.sh $(CARGO) test --all-targets
+
+test-sdk:
+	$(CARGO) build --bin fnf-lambda
+	./scripts/sdk-test.sh $(BIN)
+
+## cfn-lint and sam validate on template.yaml.
+lint:
+	./scripts/lint-template.sh
+
+## Criterion benchmarks (StartExecution latency, ...).
+bench:
+	./scripts/with-moto.sh $(CARGO) bench
+
+## The optimized, stripped binary (what Lambda runs).
+release:
+	$(CARGO) build --release --bin fnf-lambda
+
+clean:
+	$(CARGO) clean
+	rm -rf .venv .venv-sam .fnf-data

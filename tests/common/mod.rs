@@ -1,0 +1,100 @@
+//! Test harness shared by the integration tests: real stores, no mocks. DynamoDB is moto's
+//! server, started by `scripts/with-moto.sh` (what `make test` runs) and found through
+//! `FNF_TEST_DYNAMODB_ENDPOINT`; every test gets its own table.
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+use fnf_lambda::api::{self, HttpRequest};
+use fnf_lambda::clock::SystemClock;
+use fnf_lambda::service::Service;
+use fnf_lambda::store::Store;
+use fnf_lambda::store::dynamo::DynamoStore;
+use fnf_lambda::store::embedded::EmbeddedStore;
+use serde_json::Value;
+
+pub const CLOUDFLOW_SEED: &str = "Type: StateMachine\nSpecVersion: v1\nName: my_flow_name\nStartAt: my_state\nStates:\n  - Type: Pass\n    Name: my_state\n    End: true\n";
+pub const FDL_SEED: &str = "version: v1\ntype: flow\nsteps:\n  - type: pass\n    name: mypass\n";
+
+pub fn dynamodb_endpoint() -> String {
+    std::env::var("FNF_TEST_DYNAMODB_ENDPOINT").expect(
+        "the DynamoDB tests need moto's server: run `make test`, or `scripts/with-moto.sh cargo test`",
+    )
+}
+
+static TABLES: AtomicU64 = AtomicU64::new(0);
+
+/// A DynamoDB store on a fresh table of the moto server.
+pub async fn dynamo_store() -> DynamoStore {
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(dynamodb_endpoint())
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .build();
+    let table = format!(
+        "fnf-test-{}-{}-{}",
+        std::process::id(),
+        TABLES.fetch_add(1, Ordering::Relaxed),
+        uuid::Uuid::new_v4().simple()
+    );
+    let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table);
+    store.create_table().await.expect("create the test table in moto");
+    store
+}
+
+/// An embedded store in a fresh temporary directory (kept alive by the returned guard).
+pub fn embedded_store() -> (EmbeddedStore, tempfile::TempDir) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let store = EmbeddedStore::open(dir.path()).expect("open the embedded store");
+    (store, dir)
+}
+
+/// The stores every store-backed test runs against.
+#[derive(Debug, Clone, Copy)]
+pub enum Backend {
+    Embedded,
+    Dynamo,
+}
+
+/// A service on the given store; the guard keeps the embedded store's directory.
+pub async fn service(backend: Backend) -> (Service, Option<tempfile::TempDir>) {
+    let (store, guard): (Arc<dyn Store>, _) = match backend {
+        Backend::Embedded => {
+            let (s, d) = embedded_store();
+            (Arc::new(s), Some(d))
+        }
+        Backend::Dynamo => (Arc::new(dynamo_store().await), None),
+    };
+    (Service::new(store, Arc::new(SystemClock)), guard)
+}
+
+/// Calls the service the way a JSON-body HTTP client does; answers (status, body).
+pub async fn call(svc: &Service, params: &[(&str, &str)]) -> (u16, Value) {
+    let mut body = serde_json::Map::new();
+    body.insert("Version".into(), "2019-03-15".into());
+    for (k, v) in params {
+        body.insert((*k).into(), Value::String((*v).into()));
+    }
+    let req = HttpRequest {
+        method: "POST".into(),
+        query: vec![],
+        headers: vec![("content-type".into(), "application/json".into())],
+        body: Value::Object(body).to_string().into_bytes(),
+    };
+    let answer = api::handle_http(svc, &req, "test-request").await;
+    (answer.status, answer.body)
+}
+
+/// Calls and expects success.
+pub async fn ok(svc: &Service, params: &[(&str, &str)]) -> Value {
+    let (status, body) = call(svc, params).await;
+    assert_eq!(status, 200, "{params:?} answered {body}");
+    body
+}
+
+pub async fn create_flow(svc: &Service, name: &str, definition: &str, flow_type: &str) -> Value {
+    ok(svc, &[("Action", "CreateFlow"), ("Name", name), ("Definition", definition), ("Type", flow_type)]).await
+}
