@@ -2,6 +2,8 @@
 //! request carries its RequestId through the request's span. Inputs and outputs are never
 //! logged at info level.
 
+use std::io::IsTerminal;
+
 use tracing_subscriber::EnvFilter;
 
 pub fn init(json: bool) {
@@ -18,7 +20,10 @@ pub fn init(json: bool) {
             .without_time() // CloudWatch stamps every line itself
             .try_init()
     } else {
-        builder.with_target(false).try_init()
+        builder
+            .with_target(false)
+            .with_ansi(std::io::stderr().is_terminal())
+            .try_init()
     };
     // A second init (tests) keeps the first subscriber.
     drop(result);

@@ -46,23 +46,55 @@ async fn flows_round_trip(store: Arc<dyn Store>) {
     let f = flow("orders");
     store.create_flow(&f).await.unwrap();
     assert_eq!(store.get_flow("orders").await.unwrap(), Some(f.clone()));
-    assert_eq!(store.get_flow("Orders").await.unwrap(), None, "names are case-sensitive");
-    let again = FlowRecord { description: "other".into(), ..f.clone() };
-    assert!(matches!(store.create_flow(&again).await, Err(StoreError::ConditionFailed)));
-    assert_eq!(store.get_flow("orders").await.unwrap(), Some(f), "a refused create changes nothing");
+    assert_eq!(
+        store.get_flow("Orders").await.unwrap(),
+        None,
+        "names are case-sensitive"
+    );
+    let again = FlowRecord {
+        description: "other".into(),
+        ..f.clone()
+    };
+    assert!(matches!(
+        store.create_flow(&again).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    assert_eq!(
+        store.get_flow("orders").await.unwrap(),
+        Some(f),
+        "a refused create changes nothing"
+    );
 }
 
 async fn flow_updates_are_fenced_by_revision(store: Arc<dyn Store>) {
     let f = flow("billing");
     store.create_flow(&f).await.unwrap();
-    let v2 = FlowRecord { description: "v2".into(), revision: 2, ..f.clone() };
+    let v2 = FlowRecord {
+        description: "v2".into(),
+        revision: 2,
+        ..f.clone()
+    };
     store.replace_flow(&v2, 1).await.unwrap();
-    let stale = FlowRecord { description: "stale".into(), revision: 2, ..f.clone() };
-    assert!(matches!(store.replace_flow(&stale, 1).await, Err(StoreError::ConditionFailed)));
+    let stale = FlowRecord {
+        description: "stale".into(),
+        revision: 2,
+        ..f.clone()
+    };
+    assert!(matches!(
+        store.replace_flow(&stale, 1).await,
+        Err(StoreError::ConditionFailed)
+    ));
     assert_eq!(store.get_flow("billing").await.unwrap(), Some(v2));
     let ghost = flow("ghost");
-    assert!(matches!(store.replace_flow(&ghost, 1).await, Err(StoreError::ConditionFailed)));
-    assert_eq!(store.get_flow("ghost").await.unwrap(), None, "replace never creates");
+    assert!(matches!(
+        store.replace_flow(&ghost, 1).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    assert_eq!(
+        store.get_flow("ghost").await.unwrap(),
+        None,
+        "replace never creates"
+    );
 }
 
 async fn flows_delete(store: Arc<dyn Store>) {
@@ -93,21 +125,40 @@ async fn flows_list_in_pages(store: Arc<dyn Store>) {
     assert_eq!(seen, ["f1", "f2", "f3", "f4", "f5", "f6", "f7"]);
     assert_eq!(pages, 3);
     let exact = store.list_flows(7, None).await.unwrap();
-    assert_eq!((exact.items.len(), exact.next_after), (7, None), "no token when nothing follows");
+    assert_eq!(
+        (exact.items.len(), exact.next_after),
+        (7, None),
+        "no token when nothing follows"
+    );
     let listed = &exact.items[0];
-    assert_eq!(listed.definition, common::CLOUDFLOW_SEED, "listings show the definition");
+    assert_eq!(
+        listed.definition,
+        common::CLOUDFLOW_SEED,
+        "listings show the definition"
+    );
 }
 
 async fn claim_is_exactly_once(store: Arc<dyn Store>) {
     let first = exec("f", "e1", 5);
     assert_eq!(store.claim_execution(&first).await.unwrap(), Claim::Created);
-    let second = ExecutionRecord { input: "{}".into(), started_ms: 9, ..first.clone() };
+    let second = ExecutionRecord {
+        input: "{}".into(),
+        started_ms: 9,
+        ..first.clone()
+    };
     match store.claim_execution(&second).await.unwrap() {
         Claim::Existing(holder) => assert_eq!(*holder, first, "the holder comes back whole"),
         Claim::Created => panic!("a taken name was claimed twice"),
     }
     assert_eq!(store.get_execution("f", "e1").await.unwrap(), Some(first));
-    assert_eq!(store.claim_execution(&exec("other", "e1", 1)).await.unwrap(), Claim::Created, "names are per flow");
+    assert_eq!(
+        store
+            .claim_execution(&exec("other", "e1", 1))
+            .await
+            .unwrap(),
+        Claim::Created,
+        "names are per flow"
+    );
 }
 
 async fn concurrent_claims_create_one(store: Arc<dyn Store>) {
@@ -129,7 +180,10 @@ async fn concurrent_claims_create_one(store: Arc<dyn Store>) {
     }
     assert_eq!(created, 1);
     let stored = store.get_execution("race", "same").await.unwrap().unwrap();
-    assert!(holders.iter().all(|s| *s == stored.started_ms), "every loser saw the one winner");
+    assert!(
+        holders.iter().all(|s| *s == stored.started_ms),
+        "every loser saw the one winner"
+    );
 }
 
 async fn updates_are_fenced_by_version(store: Arc<dyn Store>) {
@@ -143,12 +197,29 @@ async fn updates_are_fenced_by_version(store: Arc<dyn Store>) {
         ..e.clone()
     };
     store.update_execution(&done, 1).await.unwrap();
-    let late = ExecutionRecord { status: ExecutionStatus::Failed, version: 2, ..e.clone() };
-    assert!(matches!(store.update_execution(&late, 1).await, Err(StoreError::ConditionFailed)));
-    assert_eq!(store.get_execution("f", "fenced").await.unwrap(), Some(done));
+    let late = ExecutionRecord {
+        status: ExecutionStatus::Failed,
+        version: 2,
+        ..e.clone()
+    };
+    assert!(matches!(
+        store.update_execution(&late, 1).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    assert_eq!(
+        store.get_execution("f", "fenced").await.unwrap(),
+        Some(done)
+    );
     let ghost = exec("f", "ghost", 1);
-    assert!(matches!(store.update_execution(&ghost, 0).await, Err(StoreError::ConditionFailed)));
-    assert_eq!(store.get_execution("f", "ghost").await.unwrap(), None, "update never creates");
+    assert!(matches!(
+        store.update_execution(&ghost, 0).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    assert_eq!(
+        store.get_execution("f", "ghost").await.unwrap(),
+        None,
+        "update never creates"
+    );
 }
 
 async fn executions_list_filter_and_page(store: Arc<dyn Store>) {
@@ -160,18 +231,32 @@ async fn executions_list_filter_and_page(store: Arc<dyn Store>) {
         store.claim_execution(&e).await.unwrap();
     }
     // A flow whose name extends the other's must not leak into its listing.
-    store.claim_execution(&exec("flow2", "a0", 1)).await.unwrap();
+    store
+        .claim_execution(&exec("flow2", "a0", 1))
+        .await
+        .unwrap();
     store.claim_execution(&exec("flo", "a0", 1)).await.unwrap();
 
-    let all = store.list_executions("flow", &ExecutionFilter::default(), 100, None).await.unwrap();
+    let all = store
+        .list_executions("flow", &ExecutionFilter::default(), 100, None)
+        .await
+        .unwrap();
     let names: Vec<_> = all.items.iter().map(|e| e.name.as_str()).collect();
     assert_eq!(names, ["a1", "a2", "a3", "b1", "b2", "c1"]);
-    assert!(all.items.iter().all(|e| e.input.is_empty() && e.definition.is_empty()), "summaries only");
+    assert!(
+        all.items
+            .iter()
+            .all(|e| e.input.is_empty() && e.definition.is_empty()),
+        "summaries only"
+    );
 
     let mut paged = Vec::new();
     let mut after: Option<String> = None;
     loop {
-        let page = store.list_executions("flow", &ExecutionFilter::default(), 4, after.as_deref()).await.unwrap();
+        let page = store
+            .list_executions("flow", &ExecutionFilter::default(), 4, after.as_deref())
+            .await
+            .unwrap();
         paged.extend(page.items.into_iter().map(|e| e.name));
         match page.next_after {
             Some(a) => after = Some(a),
@@ -180,26 +265,78 @@ async fn executions_list_filter_and_page(store: Arc<dyn Store>) {
     }
     assert_eq!(paged, ["a1", "a2", "a3", "b1", "b2", "c1"]);
 
-    let succeeded = ExecutionFilter { status: Some(ExecutionStatus::Succeeded), ..Default::default() };
-    let page = store.list_executions("flow", &succeeded, 1, None).await.unwrap();
+    let succeeded = ExecutionFilter {
+        status: Some(ExecutionStatus::Succeeded),
+        ..Default::default()
+    };
+    let page = store
+        .list_executions("flow", &succeeded, 1, None)
+        .await
+        .unwrap();
     assert_eq!(page.items.len(), 1);
     assert_eq!(page.items[0].name, "b1");
-    let rest = store.list_executions("flow", &succeeded, 1, page.next_after.as_deref()).await.unwrap();
-    assert_eq!(rest.items.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["b2"]);
+    let rest = store
+        .list_executions("flow", &succeeded, 1, page.next_after.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(
+        rest.items
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>(),
+        ["b2"]
+    );
     assert_eq!(rest.next_after, None);
 
-    let prefixed = ExecutionFilter { name_prefix: Some("a".into()), ..Default::default() };
-    let page = store.list_executions("flow", &prefixed, 2, None).await.unwrap();
-    assert_eq!(page.items.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["a1", "a2"]);
-    let page = store.list_executions("flow", &prefixed, 2, page.next_after.as_deref()).await.unwrap();
-    assert_eq!(page.items.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["a3"]);
+    let prefixed = ExecutionFilter {
+        name_prefix: Some("a".into()),
+        ..Default::default()
+    };
+    let page = store
+        .list_executions("flow", &prefixed, 2, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>(),
+        ["a1", "a2"]
+    );
+    let page = store
+        .list_executions("flow", &prefixed, 2, page.next_after.as_deref())
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>(),
+        ["a3"]
+    );
     assert_eq!(page.next_after, None);
 
-    let window = ExecutionFilter { started_from_ms: Some(101), started_to_ms: Some(103), ..Default::default() };
-    let page = store.list_executions("flow", &window, 10, None).await.unwrap();
-    assert_eq!(page.items.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(), ["a2", "a3", "b1"]);
+    let window = ExecutionFilter {
+        started_from_ms: Some(101),
+        started_to_ms: Some(103),
+        ..Default::default()
+    };
+    let page = store
+        .list_executions("flow", &window, 10, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        page.items
+            .iter()
+            .map(|e| e.name.as_str())
+            .collect::<Vec<_>>(),
+        ["a2", "a3", "b1"]
+    );
 
-    let none = store.list_executions("nothing", &ExecutionFilter::default(), 10, None).await.unwrap();
+    let none = store
+        .list_executions("nothing", &ExecutionFilter::default(), 10, None)
+        .await
+        .unwrap();
     assert!(none.items.is_empty() && none.next_after.is_none());
 }
 
@@ -209,7 +346,12 @@ async fn big_items_round_trip(store: Arc<dyn Store>) {
     e.input = format!(r#"{{"k":"{}"}}"#, "x".repeat(64 * 1024 - 8));
     e.definition = "#".repeat(128 * 1024);
     store.claim_execution(&e).await.unwrap();
-    let done = ExecutionRecord { output: Some(e.input.clone()), status: ExecutionStatus::Succeeded, version: 2, ..e.clone() };
+    let done = ExecutionRecord {
+        output: Some(e.input.clone()),
+        status: ExecutionStatus::Succeeded,
+        version: 2,
+        ..e.clone()
+    };
     store.update_execution(&done, 1).await.unwrap();
     assert_eq!(store.get_execution("big", "e").await.unwrap(), Some(done));
 }
@@ -255,9 +397,18 @@ async fn embedded_store_keeps_data_across_restarts() {
     {
         let store = fnf_lambda::store::embedded::EmbeddedStore::open(dir.path()).unwrap();
         store.create_flow(&flow("durable")).await.unwrap();
-        store.claim_execution(&exec("durable", "e1", 1)).await.unwrap();
+        store
+            .claim_execution(&exec("durable", "e1", 1))
+            .await
+            .unwrap();
     }
     let reopened = fnf_lambda::store::embedded::EmbeddedStore::open(dir.path()).unwrap();
-    assert_eq!(reopened.get_flow("durable").await.unwrap(), Some(flow("durable")));
-    assert_eq!(reopened.get_execution("durable", "e1").await.unwrap(), Some(exec("durable", "e1", 1)));
+    assert_eq!(
+        reopened.get_flow("durable").await.unwrap(),
+        Some(flow("durable"))
+    );
+    assert_eq!(
+        reopened.get_execution("durable", "e1").await.unwrap(),
+        Some(exec("durable", "e1", 1))
+    );
 }

@@ -41,7 +41,10 @@ pub async fn dynamo_store() -> DynamoStore {
         uuid::Uuid::new_v4().simple()
     );
     let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), table);
-    store.create_table().await.expect("create the test table in moto");
+    store
+        .create_table()
+        .await
+        .expect("create the test table in moto");
     store
 }
 
@@ -96,5 +99,14 @@ pub async fn ok(svc: &Service, params: &[(&str, &str)]) -> Value {
 }
 
 pub async fn create_flow(svc: &Service, name: &str, definition: &str, flow_type: &str) -> Value {
-    ok(svc, &[("Action", "CreateFlow"), ("Name", name), ("Definition", definition), ("Type", flow_type)]).await
+    ok(
+        svc,
+        &[
+            ("Action", "CreateFlow"),
+            ("Name", name),
+            ("Definition", definition),
+            ("Type", flow_type),
+        ],
+    )
+    .await
 }

@@ -361,7 +361,7 @@ class DescribeExecutionTest(SdkTestCase):
     def test_describe_unknown_execution_is_execution_not_exists(self):
         flow_name, _, _ = self.cloudflow()
         self.assertApiError(
-            lambda: self.describe(flow_name, "no_such_execution"), "ExecutionNotExists", "4xx"
+            lambda: self.describe(flow_name, "no_such_execution"), "ExecutionNotExists", 404
         )
 
 
