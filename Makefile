@@ -11,7 +11,7 @@ run:
 	$(BIN) serve --addr $(ADDR)
 
 ## Everything CI checks: formatting, lints, Rust tests (moto for DynamoDB), template lint,
-## and the official Python SDK against a live server.
+## the official Python SDK against a live server, and README's curl session.
 test: venv fmt-check clippy test-rust lint test-sdk
 
 venv:
@@ -29,6 +29,7 @@ test-rust:
 test-sdk:
 	$(CARGO) build --bin fnf-lambda
 	./scripts/sdk-test.sh $(BIN)
+	./scripts/readme-session.sh $(BIN)
 
 ## cfn-lint and sam validate on template.yaml.
 lint:

@@ -64,6 +64,13 @@ fn main() -> ExitCode {
 
 async fn lambda() -> Result<(), String> {
     logging::init(true);
+    if std::env::var("FNF_AUTH").is_ok_and(|a| a == "signature") {
+        // Issue #6 brings verification; until then say so loudly rather than pretend.
+        tracing::warn!(
+            "FNF_AUTH=signature: fnf signature verification is not implemented in this version; \
+             fnf-lambda does not authenticate callers (the SAM template's HTTP API requires IAM)"
+        );
+    }
     let store = StoreChoice::from_env()
         .open()
         .await
@@ -105,6 +112,9 @@ async fn serve(args: &[String]) -> Result<(), String> {
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
+    if !local.ip().is_loopback() {
+        tracing::warn!("serving without authentication on a non-loopback address {local}");
+    }
     match &choice {
         StoreChoice::Embedded { dir } => tracing::info!(
             "serving the fnf API on http://{local} (embedded store in {})",

@@ -71,7 +71,8 @@ async fn handle(
         }
         Err(_) => api::error_answer(&FnfError::EntityTooLarge(MAX_BODY_BYTES), &request_id),
     };
-    let mut response = Response::new(Full::new(Bytes::from(answer.body.to_string())));
+    // The trailing newline keeps a terminal tidy after `curl -s`; JSON parsers ignore it.
+    let mut response = Response::new(Full::new(Bytes::from(format!("{}\n", answer.body))));
     *response.status_mut() = hyper::StatusCode::from_u16(answer.status)
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = response.headers_mut();
