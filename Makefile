@@ -3,7 +3,7 @@ CARGO ?= cargo
 ADDR ?= 127.0.0.1:8080
 BIN := target/debug/fnf-lambda
 
-.PHONY: run test test-rust test-sdk lint fmt-check clippy bench release venv clean
+.PHONY: run test test-rust test-sdk test-lambda lint fmt-check clippy bench release venv clean
 
 ## Build and start the service locally on $(ADDR) with the embedded store (./.fnf-data).
 run:
@@ -11,8 +11,9 @@ run:
 	$(BIN) serve --addr $(ADDR)
 
 ## Everything CI checks: formatting, lints, Rust tests (moto for DynamoDB), template lint,
-## the official Python SDK against a live server, and README's curl session.
-test: venv fmt-check clippy test-rust lint test-sdk
+## the official Python SDK against a live server, README's curl session, and the binary
+## under `cargo lambda watch`.
+test: venv fmt-check clippy test-rust lint test-sdk test-lambda
 
 venv:
 	./scripts/venv.sh
@@ -30,6 +31,10 @@ test-sdk:
 	$(CARGO) build --bin fnf-lambda
 	./scripts/sdk-test.sh $(BIN)
 	./scripts/readme-session.sh $(BIN)
+
+## The binary under `cargo lambda watch` (function URL and sample events) against moto.
+test-lambda:
+	./scripts/lambda-watch-test.sh
 
 ## cfn-lint and sam validate on template.yaml.
 lint:

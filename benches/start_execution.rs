@@ -31,13 +31,20 @@ fn json_request(params: Value) -> HttpRequest {
 
 async fn prepared(store: Arc<dyn Store>) -> Service {
     let svc = Service::new(store, Arc::new(SystemClock));
-    let create = json_request(json!({"Action": "CreateFlow", "Name": "bench", "Type": "DEFAULT", "Definition": ONE_PASS}));
+    let create = json_request(
+        json!({"Action": "CreateFlow", "Name": "bench", "Type": "DEFAULT", "Definition": ONE_PASS}),
+    );
     let answer = api::handle_http(&svc, &create, "bench").await;
     assert_eq!(answer.status, 200, "{}", answer.body);
     svc
 }
 
-fn bench_start_execution(c: &mut Criterion, label: &str, rt: &tokio::runtime::Runtime, svc: &Service) {
+fn bench_start_execution(
+    c: &mut Criterion,
+    label: &str,
+    rt: &tokio::runtime::Runtime,
+    svc: &Service,
+) {
     let counter = AtomicU64::new(0);
     c.bench_function(&format!("start_execution/{label}/one_pass"), |b| {
         b.to_async(rt).iter(|| {
@@ -55,7 +62,11 @@ fn bench_start_execution(c: &mut Criterion, label: &str, rt: &tokio::runtime::Ru
 }
 
 fn start_execution(c: &mut Criterion) {
-    let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+    let rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .unwrap();
     let dir = tempfile::tempdir().unwrap();
     let embedded = rt.block_on(prepared(Arc::new(EmbeddedStore::open(dir.path()).unwrap())));
     bench_start_execution(c, "embedded", &rt, &embedded);
@@ -67,31 +78,49 @@ fn start_execution(c: &mut Criterion) {
             .endpoint_url(endpoint)
             .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
             .build();
-        let store = DynamoStore::new(aws_sdk_dynamodb::Client::from_conf(config), format!("fnf-bench-{}", std::process::id()));
+        let store = DynamoStore::new(
+            aws_sdk_dynamodb::Client::from_conf(config),
+            format!("fnf-bench-{}", std::process::id()),
+        );
         rt.block_on(store.create_table()).unwrap();
         let svc = rt.block_on(prepared(Arc::new(store)));
         bench_start_execution(c, "dynamodb_moto", &rt, &svc);
     } else {
-        eprintln!("FNF_TEST_DYNAMODB_ENDPOINT unset: skipping the DynamoDB (moto) benchmark; `make bench` sets it");
+        eprintln!(
+            "FNF_TEST_DYNAMODB_ENDPOINT unset: skipping the DynamoDB (moto) benchmark; `make bench` sets it"
+        );
     }
 }
 
 fn engine_only(c: &mut Criterion) {
     let model = flow::parse(ONE_PASS, FlowType::CloudFlow).unwrap();
-    let ctx = ExecutionContext { flow_name: "bench".into(), execution_name: "e".into(), started_ms: 0 };
-    let input: serde_json::Map<String, Value> = serde_json::from_str("{\"key\":\"value\"}").unwrap();
+    let ctx = ExecutionContext {
+        flow_name: "bench".into(),
+        execution_name: "e".into(),
+        started_ms: 0,
+    };
+    let input: serde_json::Map<String, Value> =
+        serde_json::from_str("{\"key\":\"value\"}").unwrap();
     c.bench_function("engine/one_pass", |b| {
         b.iter(|| {
             let mut cp = engine::start(&model, input.clone());
-            assert!(matches!(engine::advance(&model, &mut cp, &ctx, 0, 100), Progress::Finished(_)));
+            assert!(matches!(
+                engine::advance(&model, &mut cp, &ctx, 0, 100),
+                Progress::Finished(_)
+            ));
         })
     });
-    c.bench_function("flow/parse_one_pass", |b| b.iter(|| flow::parse(ONE_PASS, FlowType::CloudFlow).unwrap()));
+    c.bench_function("flow/parse_one_pass", |b| {
+        b.iter(|| flow::parse(ONE_PASS, FlowType::CloudFlow).unwrap())
+    });
 }
 
 fn decode_event(c: &mut Criterion) {
-    let event: Value = serde_json::from_str(include_str!("../events/apigw-v2-start-execution.json")).unwrap();
-    c.bench_function("api/classify_v2_event", |b| b.iter(|| api::event::classify(event.clone()).is_ok()));
+    let event: Value =
+        serde_json::from_str(include_str!("../events/apigw-v2-start-execution.json")).unwrap();
+    c.bench_function("api/classify_v2_event", |b| {
+        b.iter(|| api::event::classify(event.clone()).is_ok())
+    });
 }
 
 criterion_group!(benches, start_execution, engine_only, decode_event);
