@@ -29,7 +29,7 @@ fn keys(v: &Value) -> BTreeSet<&str> {
 
 fn is_iso_millis(v: &Value) -> bool {
     v.as_str().is_some_and(|s| {
-        fnf_lambda::clock::parse_iso8601(s).is_some() && s.len() == 24 && s.ends_with('Z')
+        fnf_lambda::time::parse_rfc3339(s).is_some() && s.len() == 24 && s.ends_with('Z')
     })
 }
 

@@ -4,8 +4,8 @@ use serde_json::{Map, Value};
 
 use super::ExecutionContext;
 use crate::flow::path::{Path, Root, lookup, lookup_in_map};
-use crate::flow::time::format_rfc3339;
 use crate::flow::{FlowType, MAX_STATE_DATA_BYTES, Mapping, Template};
+use crate::time::format_rfc3339;
 
 type Object = Map<String, Value>;
 
@@ -113,7 +113,8 @@ impl Env<'_> {
     }
 }
 
-pub(super) fn kind_of(v: &Value) -> &'static str {
+/// How messages name a JSON value's type ("an array", ...).
+pub fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

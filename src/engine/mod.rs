@@ -7,9 +7,10 @@ mod mapping;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::flow::time::parse_rfc3339;
 use crate::flow::{Flow, FlowType, MAX_WAIT_SECONDS, State, StateKind, WaitSpec};
-use mapping::{Env, check_size, kind_of};
+use crate::time::parse_rfc3339;
+pub use mapping::kind_of;
+use mapping::{Env, check_size};
 
 type Object = Map<String, Value>;
 

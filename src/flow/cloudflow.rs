@@ -10,7 +10,7 @@ use super::path::{self, Root, Segment, Syntax};
 use super::validate::{Obj, Result, check_graph, check_name, describe, join};
 use super::{
     DefinitionError, Flow, FlowType, MAX_CONSTRUCTOR_DEPTH, MAX_STATES, MAX_WAIT_SECONDS, Mapping,
-    Scope, State, StateKind, Template, WaitSpec, time,
+    Scope, State, StateKind, Template, WaitSpec,
 };
 
 const TOP_FIELDS: &[&str] = &[
@@ -248,8 +248,9 @@ fn parse_wait(so: &Obj) -> Result<WaitSpec> {
                     Value::String(s) if s.trim_start().starts_with('$') => {
                         Ok(WaitSpec::UntilAt(expr(so, one, v, false)?))
                     }
-                    Value::String(s) => {
-                        time::parse_rfc3339(s).map(WaitSpec::Until).ok_or_else(|| {
+                    Value::String(s) => crate::time::parse_rfc3339(s)
+                        .map(WaitSpec::Until)
+                        .ok_or_else(|| {
                             so.err(
                                 one,
                                 format!(
@@ -257,8 +258,7 @@ fn parse_wait(so: &Obj) -> Result<WaitSpec> {
                                  (or an expression such as $Input.time)"
                                 ),
                             )
-                        })
-                    }
+                        }),
                     other => {
                         Err(so.err(one, format!("expected a string, found {}", describe(other))))
                     }

@@ -10,7 +10,7 @@ use super::path::{self, Syntax};
 use super::validate::{Obj, Result, check_name, describe};
 use super::{
     DefinitionError, Flow, FlowType, MAX_STATES, MAX_WAIT_SECONDS, Mapping, Scope, State,
-    StateKind, Target, Template, WaitSpec, time,
+    StateKind, Target, Template, WaitSpec,
 };
 
 const TOP_FIELDS: &[&str] = &[
@@ -165,12 +165,14 @@ fn wait(so: &Obj) -> Result<WaitSpec> {
             Value::String(s) if s.trim_start().starts_with('$') => {
                 Ok(WaitSpec::UntilAt(path_of("timestamp", s)?))
             }
-            Value::String(s) => time::parse_rfc3339(s).map(WaitSpec::Until).ok_or_else(|| {
-                so.err(
-                    "timestamp",
-                    format!("{s:?} is not an RFC3339 time such as 2019-05-02T15:04:05Z"),
-                )
-            }),
+            Value::String(s) => crate::time::parse_rfc3339(s)
+                .map(WaitSpec::Until)
+                .ok_or_else(|| {
+                    so.err(
+                        "timestamp",
+                        format!("{s:?} is not an RFC3339 time such as 2019-05-02T15:04:05Z"),
+                    )
+                }),
             other => Err(so.err(
                 "timestamp",
                 format!(

@@ -6,7 +6,6 @@ mod cloudflow;
 mod fdl;
 pub(crate) mod model;
 pub(crate) mod path;
-pub(crate) mod time;
 mod validate;
 
 pub(crate) use model::*;

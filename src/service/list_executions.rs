@@ -2,8 +2,6 @@
 //! time. Entries carry metadata only (as with the SDK's `MetadataOnly`); DescribeExecution
 //! gives input, output and definition.
 
-use serde_json::Value;
-
 use super::Service;
 use super::params;
 use super::views::{self, Fields};
@@ -41,18 +39,5 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         .store
         .list_executions(flow, &filter, limit, after.as_deref())
         .await?;
-    let mut out = Fields::new();
-    let list = page
-        .items
-        .iter()
-        .map(|e| Value::Object(views::execution(e)))
-        .collect();
-    out.insert("Executions".into(), Value::Array(list));
-    if let Some(after) = page.next_after {
-        out.insert(
-            "NextToken".into(),
-            Value::String(params::encode_token(&after)),
-        );
-    }
-    Ok(out)
+    Ok(views::page("Executions", &page, views::execution))
 }

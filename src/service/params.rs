@@ -4,8 +4,8 @@ use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
 use crate::api::Params;
-use crate::clock::parse_iso8601;
 use crate::error::FnfError;
+use crate::time::parse_rfc3339;
 
 /// Largest execution input, in bytes (the per-state data limit of CloudFlow).
 pub const MAX_INPUT_BYTES: usize = 64 * 1024;
@@ -91,7 +91,7 @@ pub fn time(params: &Params, param: &str) -> Result<Option<i64>, FnfError> {
     params
         .optional(param)
         .map(|v| {
-            parse_iso8601(v).ok_or_else(|| {
+            parse_rfc3339(v).ok_or_else(|| {
                 FnfError::invalid(
                     param,
                     format!("{v:.40?} is not a UTC time like 2019-01-01T01:01:01.001Z"),

@@ -8,6 +8,7 @@ use super::create_flow::EXPRESS;
 use super::params::{self, MAX_INPUT_BYTES};
 use super::views::{self, Fields};
 use crate::api::Params;
+use crate::engine::kind_of;
 use crate::error::FnfError;
 use crate::store::{Claim, ExecutionRecord, ExecutionStatus};
 
@@ -88,22 +89,11 @@ fn input(raw: Option<&str>) -> Result<String, FnfError> {
         Ok(Value::Object(_)) => Ok(raw.to_owned()),
         Ok(other) => Err(FnfError::invalid(
             "Input",
-            format!("must be a JSON object, got {}", kind(&other)),
+            format!("must be a JSON object, got {}", kind_of(&other)),
         )),
         Err(e) => Err(FnfError::invalid(
             "Input",
             format!("is not valid JSON: {e}"),
         )),
-    }
-}
-
-fn kind(v: &Value) -> &'static str {
-    match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
     }
 }

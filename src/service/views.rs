@@ -2,8 +2,9 @@
 
 use serde_json::{Map, Value};
 
-use crate::clock::format_iso8601;
-use crate::store::{ExecutionRecord, FlowRecord};
+use super::params::encode_token;
+use crate::store::{ExecutionRecord, FlowRecord, Page};
+use crate::time::format_rfc3339;
 
 pub type Fields = Map<String, Value>;
 
@@ -20,8 +21,8 @@ pub fn flow(f: &FlowRecord) -> Fields {
     put(&mut out, "Type", &f.flow_type);
     put(&mut out, "RoleArn", &f.role_arn);
     put(&mut out, "ExecutionMode", &f.execution_mode);
-    put(&mut out, "CreatedTime", format_iso8601(f.created_ms));
-    put(&mut out, "LastModifiedTime", format_iso8601(f.modified_ms));
+    put(&mut out, "CreatedTime", format_rfc3339(f.created_ms));
+    put(&mut out, "LastModifiedTime", format_rfc3339(f.modified_ms));
     out
 }
 
@@ -32,9 +33,9 @@ pub fn execution(e: &ExecutionRecord) -> Fields {
     put(&mut out, "Name", &e.name);
     put(&mut out, "FlowName", &e.flow);
     put(&mut out, "Status", e.status.as_str());
-    put(&mut out, "StartedTime", format_iso8601(e.started_ms));
+    put(&mut out, "StartedTime", format_rfc3339(e.started_ms));
     if let Some(stopped) = e.stopped_ms {
-        put(&mut out, "StoppedTime", format_iso8601(stopped));
+        put(&mut out, "StoppedTime", format_rfc3339(stopped));
     }
     if !e.definition.is_empty() {
         put(&mut out, "FlowDefinition", &e.definition);
@@ -50,6 +51,17 @@ pub fn execution(e: &ExecutionRecord) -> Fields {
     }
     if let Some(cause) = &e.cause {
         put(&mut out, "ErrorMessage", cause);
+    }
+    out
+}
+
+/// A listing: the items under `key`, and a `NextToken` when more follow.
+pub fn page<T>(key: &str, page: &Page<T>, view: impl Fn(&T) -> Fields) -> Fields {
+    let mut out = Fields::new();
+    let items = page.items.iter().map(|i| Value::Object(view(i))).collect();
+    out.insert(key.to_owned(), Value::Array(items));
+    if let Some(after) = &page.next_after {
+        put(&mut out, "NextToken", encode_token(after));
     }
     out
 }

@@ -196,7 +196,7 @@ impl Store for EmbeddedStore {
         let (items, more) = self
             .scan(FLOWS, start, None, limit, |_: &FlowRecord| true)
             .await?;
-        Ok(page(items, more, |f| f.name.clone()))
+        Ok(Page::new(items, more, |f| &f.name))
     }
 
     async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError> {
@@ -272,11 +272,6 @@ impl Store for EmbeddedStore {
             )
             .await?;
         let items = items.iter().map(ExecutionRecord::summary).collect();
-        Ok(page(items, more, |e| e.name.clone()))
+        Ok(Page::new(items, more, |e| &e.name))
     }
-}
-
-fn page<T>(items: Vec<T>, more: bool, key: impl Fn(&T) -> String) -> Page<T> {
-    let next_after = if more { items.last().map(&key) } else { None };
-    Page { items, next_after }
 }

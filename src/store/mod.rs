@@ -36,6 +36,18 @@ pub struct Page<T> {
     pub next_after: Option<String>,
 }
 
+impl<T> Page<T> {
+    /// A page of `items`; when `more` follow, the token is the key of the last item.
+    pub fn new(items: Vec<T>, more: bool, key: impl Fn(&T) -> &str) -> Page<T> {
+        let next_after = if more {
+            items.last().map(|i| key(i).to_owned())
+        } else {
+            None
+        };
+        Page { items, next_after }
+    }
+}
+
 /// Filters of ListExecutions, all optional.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ExecutionFilter {

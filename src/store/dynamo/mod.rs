@@ -104,6 +104,25 @@ impl DynamoStore {
         Ok(())
     }
 
+    /// Writes `item` if `condition` holds; `:v` in the condition is bound to `expected`.
+    async fn put_if(
+        &self,
+        item: Item,
+        condition: &str,
+        expected: Option<u64>,
+    ) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .set_item(Some(item))
+            .condition_expression(condition)
+            .set_expression_attribute_values(expected.map(|v| [(":v".to_owned(), n(v))].into()))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
     async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
         let out = self
             .client
@@ -168,15 +187,8 @@ impl DynamoStore {
 #[async_trait]
 impl Store for DynamoStore {
     async fn create_flow(&self, flow: &FlowRecord) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(flow_to_item(flow)))
-            .condition_expression("attribute_not_exists(pk)")
-            .send()
+        self.put_if(flow_to_item(flow), "attribute_not_exists(pk)", None)
             .await
-            .map_err(classify)?;
-        Ok(())
     }
 
     async fn replace_flow(
@@ -184,16 +196,8 @@ impl Store for DynamoStore {
         flow: &FlowRecord,
         expected_revision: u64,
     ) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(flow_to_item(flow)))
-            .condition_expression("revision = :rev")
-            .expression_attribute_values(":rev", n(expected_revision))
-            .send()
+        self.put_if(flow_to_item(flow), "revision = :v", Some(expected_revision))
             .await
-            .map_err(classify)?;
-        Ok(())
     }
 
     async fn get_flow(&self, name: &str) -> Result<Option<FlowRecord>, StoreError> {
@@ -237,12 +241,7 @@ impl Store for DynamoStore {
             Ok(true)
         })
         .await?;
-        let next_after = if more {
-            items.last().map(|f: &FlowRecord| f.name.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next_after })
+        Ok(Page::new(items, more, |f| &f.name))
     }
 
     async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError> {
@@ -279,16 +278,8 @@ impl Store for DynamoStore {
         exec: &ExecutionRecord,
         expected_version: u64,
     ) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(exec_to_item(exec)))
-            .condition_expression("version = :v")
-            .expression_attribute_values(":v", n(expected_version))
-            .send()
+        self.put_if(exec_to_item(exec), "version = :v", Some(expected_version))
             .await
-            .map_err(classify)?;
-        Ok(())
     }
 
     async fn get_execution(
@@ -333,11 +324,6 @@ impl Store for DynamoStore {
             Ok(true)
         })
         .await?;
-        let next_after = if more {
-            items.last().map(|e: &ExecutionRecord| e.name.clone())
-        } else {
-            None
-        };
-        Ok(Page { items, next_after })
+        Ok(Page::new(items, more, |e| &e.name))
     }
 }

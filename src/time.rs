@@ -1,7 +1,8 @@
-//! RFC3339 timestamps <-> epoch milliseconds, without a date library.
+//! RFC3339 timestamps <-> epoch milliseconds, without a date library. Pure: the engine uses it
+//! for Wait timestamps and `$Context` times, the API for its `2019-01-01T01:01:01.001Z` fields.
 
 /// Parse an RFC3339 date-time (`2019-05-02T15:04:05Z`, `...05.123+08:00`) into epoch millis.
-pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
+pub fn parse_rfc3339(s: &str) -> Option<i64> {
     let b = s.as_bytes();
     if b.len() < 20 || !s.is_ascii() {
         return None;
@@ -66,7 +67,7 @@ pub(crate) fn parse_rfc3339(s: &str) -> Option<i64> {
 }
 
 /// Format epoch millis as RFC3339 in UTC with millisecond precision.
-pub(crate) fn format_rfc3339(ms: i64) -> String {
+pub fn format_rfc3339(ms: i64) -> String {
     let secs = ms.div_euclid(1000);
     let millis = ms.rem_euclid(1000);
     let days = secs.div_euclid(86_400);
@@ -146,6 +147,26 @@ mod tests {
             "2019-05-02 15:04:05Z",
             "2019-05-02T15:04:05",
             "x",
+        ] {
+            assert_eq!(parse_rfc3339(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn api_times_round_trip() {
+        assert_eq!(
+            format_rfc3339(1_546_304_461_001),
+            "2019-01-01T01:01:01.001Z"
+        );
+        for ms in [0, 951_782_400_123, 4_102_444_799_999, 1_709_210_096_789] {
+            assert_eq!(parse_rfc3339(&format_rfc3339(ms)), Some(ms));
+        }
+        for bad in [
+            "",
+            "2019-13-01T00:00:00Z",
+            "2019-01-01",
+            "2019-01-01T00:00:00.Z",
+            "2019-01-01T00:00:00+0800",
         ] {
             assert_eq!(parse_rfc3339(bad), None, "{bad}");
         }
