@@ -34,10 +34,6 @@ impl Service {
         Service { store, clock }
     }
 
-    pub fn store(&self) -> &Arc<dyn Store> {
-        &self.store
-    }
-
     /// Runs one action; the answer's fields, without `RequestId` (the API layer adds it).
     pub async fn call(&self, req: &FnfRequest) -> Result<Map<String, Value>, FnfError> {
         let p = &req.params;
