@@ -309,6 +309,67 @@ async fn flows_create_update_describe_list(backend: Backend) {
     assert!(rest.get("NextToken").is_none(), "{rest}");
 }
 
+async fn failing_flow_answers_failed_with_its_error(backend: Backend) {
+    let (svc, _g) = common::service(backend).await;
+    let definition = "Type: StateMachine\nSpecVersion: v1\nName: f\nStartAt: check\nStates:\n  - Type: Pass\n    Name: check\n    Next: reject\n  - Type: Fail\n    Name: reject\n    Code: Order.Invalid\n    Detail: no items\n";
+    create_flow(&svc, "f", definition, "DEFAULT").await;
+    let body = ok(
+        &svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "f"),
+            ("ExecutionName", "bad"),
+            ("Input", r#"{"items":[]}"#),
+        ],
+    )
+    .await;
+    assert_eq!(body["Status"], "Failed", "{body}");
+    assert_eq!(
+        (body["ErrorCode"].as_str(), body["ErrorMessage"].as_str()),
+        (Some("Order.Invalid"), Some("no items")),
+        "{body}"
+    );
+    assert!(
+        body.get("Output").is_none() && is_iso_millis(&body["StoppedTime"]),
+        "{body}"
+    );
+    let described = ok(
+        &svc,
+        &[
+            ("Action", "DescribeExecution"),
+            ("FlowName", "f"),
+            ("ExecutionName", "bad"),
+        ],
+    )
+    .await;
+    assert_eq!(described["Status"], "Failed");
+    assert_eq!(described["ErrorCode"], "Order.Invalid");
+    let (status, again) = call(
+        &svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "f"),
+            ("ExecutionName", "bad"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (status, again["Code"].as_str()),
+        (400, Some("ExecutionAlreadyExists")),
+        "a failed execution has ended too"
+    );
+    let failed = ok(
+        &svc,
+        &[
+            ("Action", "ListExecutions"),
+            ("FlowName", "f"),
+            ("Status", "Failed"),
+        ],
+    )
+    .await;
+    assert_eq!(failed["Executions"][0]["Name"], "bad");
+}
+
 /// A flow that waits, so the first StartExecution is still running while the crowd arrives.
 const SLOW_FLOW: &str = "Type: StateMachine\nSpecVersion: v1\nName: slow\nStartAt: hold\nStates:\n  - Type: Wait\n    Name: hold\n    Seconds: 1\n    Next: done\n  - Type: Pass\n    Name: done\n    End: true\n";
 
@@ -413,4 +474,5 @@ on_both_stores!(
     list_executions_pages_and_filters,
     flows_create_update_describe_list,
     crowd_of_64_starts_one_execution,
+    failing_flow_answers_failed_with_its_error,
 );
