@@ -1,0 +1,2 @@
+//! Placeholder: the engine benchmarks (Pass chain, Choice loop, Map) land with the full engine.
+fn main() {}
