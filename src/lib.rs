@@ -13,4 +13,5 @@ pub mod flow;
 pub mod logging;
 pub mod service;
 pub mod store;
+pub mod tasks;
 pub mod time;

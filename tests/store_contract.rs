@@ -7,7 +7,8 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use fnf_lambda::store::{
-    Claim, ExecutionFilter, ExecutionRecord, ExecutionStatus, FlowRecord, Store, StoreError,
+    Claim, ExecutionFilter, ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord, Store,
+    StoreError,
 };
 
 fn flow(name: &str) -> FlowRecord {
@@ -356,6 +357,45 @@ async fn big_items_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.get_execution("big", "e").await.unwrap(), Some(done));
 }
 
+fn event(id: u64) -> HistoryRecord {
+    HistoryRecord {
+        id,
+        kind: if id % 2 == 0 { "StepExited" } else { "StepEntered" }.into(),
+        step_name: format!("s{}", id / 2),
+        schedule_event_id: (id > 1).then_some(id - 1),
+        time_ms: 1_000 + id as i64,
+        detail: format!(r#"{{"n":{id}}}"#),
+    }
+}
+
+async fn history_is_idempotent_ordered_and_paged(store: Arc<dyn Store>) {
+    let events: Vec<_> = (1..=60).map(event).collect();
+    store.put_history("f", "e", &events[..30]).await.unwrap();
+    // A retried write of events already stored, overlapping new ones, stores each once.
+    store.put_history("f", "e", &events[20..]).await.unwrap();
+    // Another execution's history (a name that extends this one) stays apart.
+    store.put_history("f", "e-2", &events[..3]).await.unwrap();
+    store.put_history("f", "e2", &events[..3]).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_history("f", "e", 25, after).await.unwrap();
+        assert!(page.items.len() <= 25);
+        seen.extend(page.items);
+        match page.next_after {
+            Some(a) => after = Some(a.parse().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, events, "every event once, in id order, intact");
+    let tail = store.list_history("f", "e", 100, Some(58)).await.unwrap();
+    assert_eq!(tail.items.iter().map(|e| e.id).collect::<Vec<_>>(), [59, 60]);
+    assert_eq!(tail.next_after, None);
+    assert!(store.list_history("f", "none", 10, None).await.unwrap().items.is_empty());
+    // History does not disturb the execution item that shares its partition.
+    assert_eq!(store.get_execution("f", "e").await.unwrap(), None);
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -389,6 +429,7 @@ contract!(
     updates_are_fenced_by_version,
     executions_list_filter_and_page,
     big_items_round_trip,
+    history_is_idempotent_ordered_and_paged,
 );
 
 #[tokio::test]

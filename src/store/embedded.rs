@@ -10,13 +10,18 @@ use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
-use super::{Claim, ExecutionFilter, ExecutionRecord, FlowRecord, Page, Store, StoreError};
+use super::{
+    Claim, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord, Page, Store, StoreError,
+};
 
 /// name -> FlowRecord (JSON)
 const FLOWS: TableDefinition<&str, &[u8]> = TableDefinition::new("flows");
 /// "flow/name" -> ExecutionRecord (JSON). `/` never occurs in names, so one flow's executions
 /// form a contiguous, name-ordered key range.
 const EXECUTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("executions");
+
+/// "flow/name/<id, 20 digits>" -> HistoryRecord (JSON): zero-padded ids sort numerically.
+const HISTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("history");
 
 /// The file name inside the data directory.
 pub const DB_FILE: &str = "fnf.redb";
@@ -42,6 +47,10 @@ fn exec_key(flow: &str, name: &str) -> String {
     format!("{flow}/{name}")
 }
 
+fn event_key(flow: &str, name: &str, id: u64) -> String {
+    format!("{flow}/{name}/{id:020}")
+}
+
 impl EmbeddedStore {
     /// Opens (or creates) the store in `dir`. Fails if another process holds it open.
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
@@ -50,6 +59,7 @@ impl EmbeddedStore {
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(FLOWS).map_err(backend)?;
         txn.open_table(EXECUTIONS).map_err(backend)?;
+        txn.open_table(HISTORY).map_err(backend)?;
         txn.commit().map_err(backend)?;
         Ok(EmbeddedStore { db: Arc::new(db) })
     }
@@ -196,7 +206,7 @@ impl Store for EmbeddedStore {
         let (items, more) = self
             .scan(FLOWS, start, None, limit, |_: &FlowRecord| true)
             .await?;
-        Ok(Page::new(items, more, |f| &f.name))
+        Ok(Page::new(items, more, |f| f.name.clone()))
     }
 
     async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError> {
@@ -272,6 +282,45 @@ impl Store for EmbeddedStore {
             )
             .await?;
         let items = items.iter().map(ExecutionRecord::summary).collect();
-        Ok(Page::new(items, more, |e| &e.name))
+        Ok(Page::new(items, more, |e| e.name.clone()))
+    }
+
+    async fn put_history(
+        &self,
+        flow: &str,
+        name: &str,
+        events: &[HistoryRecord],
+    ) -> Result<(), StoreError> {
+        let rows = events
+            .iter()
+            .map(|e| Ok((event_key(flow, name, e.id), encode(e)?)))
+            .collect::<Result<Vec<_>, StoreError>>()?;
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            {
+                let mut t = txn.open_table(HISTORY).map_err(backend)?;
+                for (key, bytes) in &rows {
+                    t.insert(key.as_str(), bytes.as_slice()).map_err(backend)?;
+                }
+            }
+            txn.commit().map_err(backend)
+        })
+        .await
+    }
+
+    async fn list_history(
+        &self,
+        flow: &str,
+        name: &str,
+        limit: usize,
+        after: Option<u64>,
+    ) -> Result<Page<HistoryRecord>, StoreError> {
+        let start = event_key(flow, name, after.map_or(0, |a| a.saturating_add(1)));
+        // `0` follows `/`: the end of this execution's event range.
+        let end = format!("{flow}/{name}0");
+        let (items, more) = self
+            .scan(HISTORY, start, Some(end), limit, |_: &HistoryRecord| true)
+            .await?;
+        Ok(Page::new(items, more, |e| e.id.to_string()))
     }
 }

@@ -6,7 +6,7 @@ pub mod dynamo;
 pub mod embedded;
 mod records;
 
-pub use records::{ExecutionRecord, ExecutionStatus, FlowRecord};
+pub use records::{ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord};
 
 use async_trait::async_trait;
 
@@ -38,12 +38,8 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// A page of `items`; when `more` follow, the token is the key of the last item.
-    pub fn new(items: Vec<T>, more: bool, key: impl Fn(&T) -> &str) -> Page<T> {
-        let next_after = if more {
-            items.last().map(|i| key(i).to_owned())
-        } else {
-            None
-        };
+    pub fn new(items: Vec<T>, more: bool, key: impl Fn(&T) -> String) -> Page<T> {
+        let next_after = if more { items.last().map(key) } else { None };
         Page { items, next_after }
     }
 }
@@ -122,4 +118,21 @@ pub trait Store: Send + Sync {
         limit: usize,
         after: Option<&str>,
     ) -> Result<Page<ExecutionRecord>, StoreError>;
+
+    /// Stores history events of an execution; an event stored before (same id) is overwritten
+    /// with itself, so retried writes are harmless.
+    async fn put_history(
+        &self,
+        flow: &str,
+        name: &str,
+        events: &[HistoryRecord],
+    ) -> Result<(), StoreError>;
+    /// Lists history events in id order, after the event id `after` (exclusive).
+    async fn list_history(
+        &self,
+        flow: &str,
+        name: &str,
+        limit: usize,
+        after: Option<u64>,
+    ) -> Result<Page<HistoryRecord>, StoreError>;
 }

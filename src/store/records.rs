@@ -98,3 +98,17 @@ impl ExecutionRecord {
         }
     }
 }
+
+/// One event of an execution's history, as stored. Ids are assigned by the engine,
+/// sequential from 1, so writing the same event twice stores it once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct HistoryRecord {
+    pub id: u64,
+    /// The API's event `Type`.
+    pub kind: String,
+    pub step_name: String,
+    pub schedule_event_id: Option<u64>,
+    pub time_ms: i64,
+    /// A JSON object as text.
+    pub detail: String,
+}

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::store::{ExecutionRecord, ExecutionStatus, FlowRecord, StoreError};
+use crate::store::{ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord, StoreError};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -46,6 +46,11 @@ pub fn exec_key(flow: &str, name: &str) -> Item {
         (PK.into(), s(format!("EXEC#{flow}#{name}"))),
         (SK.into(), s("EXEC")),
     ])
+}
+
+/// History events live under their execution's partition, sorted by zero-padded id.
+pub fn event_sort_key(id: u64) -> String {
+    format!("EVENT#{id:020}")
 }
 
 pub fn execs_partition(flow: &str) -> String {
@@ -143,6 +148,34 @@ pub fn exec_from_item(item: &Item) -> Result<ExecutionRecord, StoreError> {
         started_ms: r.n("started_ms")?,
         stopped_ms: r.opt_n("stopped_ms")?,
         version: r.opt_n("version")?.unwrap_or(0),
+    })
+}
+
+pub fn event_to_item(flow: &str, name: &str, e: &HistoryRecord) -> Item {
+    let mut item = exec_key(flow, name);
+    item.insert(SK.into(), s(event_sort_key(e.id)));
+    item.extend([
+        ("id".into(), n(e.id)),
+        ("kind".into(), s(&e.kind)),
+        ("step".into(), s(&e.step_name)),
+        ("time_ms".into(), n(e.time_ms)),
+        ("detail".into(), s(&e.detail)),
+    ]);
+    if let Some(scheduled) = e.schedule_event_id {
+        item.insert("scheduled".into(), n(scheduled));
+    }
+    item
+}
+
+pub fn event_from_item(item: &Item) -> Result<HistoryRecord, StoreError> {
+    let r = Reader(item);
+    Ok(HistoryRecord {
+        id: r.n("id")?,
+        kind: r.s("kind")?,
+        step_name: r.s("step")?,
+        schedule_event_id: r.opt_n("scheduled")?,
+        time_ms: r.n("time_ms")?,
+        detail: r.s("detail")?,
     })
 }
 

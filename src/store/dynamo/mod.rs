@@ -10,14 +10,18 @@ use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkErro
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
 use aws_sdk_dynamodb::types::{
     AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    ProjectionType, PutRequest, ReturnValuesOnConditionCheckFailure, ScalarAttributeType,
+    WriteRequest,
 };
 
 use self::item::{
-    GSI1, GSI1_PK, GSI1_PROJECTED, GSI1_SK, Item, PK, SK, exec_from_item, exec_key, exec_to_item,
-    flow_from_item, flow_key, flow_to_item, n, s,
+    GSI1, GSI1_PK, GSI1_PROJECTED, GSI1_SK, Item, PK, SK, event_from_item, event_sort_key,
+    event_to_item, exec_from_item, exec_key, exec_to_item, flow_from_item, flow_key, flow_to_item,
+    n, s,
 };
-use super::{Claim, ExecutionFilter, ExecutionRecord, FlowRecord, Page, Store, StoreError};
+use super::{
+    Claim, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord, Page, Store, StoreError,
+};
 
 #[derive(Clone, Debug)]
 pub struct DynamoStore {
@@ -241,7 +245,7 @@ impl Store for DynamoStore {
             Ok(true)
         })
         .await?;
-        Ok(Page::new(items, more, |f| &f.name))
+        Ok(Page::new(items, more, |f| f.name.clone()))
     }
 
     async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError> {
@@ -324,6 +328,90 @@ impl Store for DynamoStore {
             Ok(true)
         })
         .await?;
-        Ok(Page::new(items, more, |e| &e.name))
+        Ok(Page::new(items, more, |e| e.name.clone()))
+    }
+
+    async fn put_history(
+        &self,
+        flow: &str,
+        name: &str,
+        events: &[HistoryRecord],
+    ) -> Result<(), StoreError> {
+        // BatchWriteItem takes 25 items at a time; what it leaves unprocessed is sent again.
+        for chunk in events.chunks(25) {
+            let mut pending: Vec<WriteRequest> = chunk
+                .iter()
+                .map(|e| {
+                    let put = PutRequest::builder()
+                        .set_item(Some(event_to_item(flow, name, e)))
+                        .build()
+                        .map_err(|err| StoreError::Backend(err.to_string()))?;
+                    Ok(WriteRequest::builder().put_request(put).build())
+                })
+                .collect::<Result<_, StoreError>>()?;
+            for round in 0..MAX_BATCH_ROUNDS {
+                let out = self
+                    .client
+                    .batch_write_item()
+                    .request_items(&self.table, pending)
+                    .send()
+                    .await
+                    .map_err(classify)?;
+                pending = out
+                    .unprocessed_items
+                    .and_then(|mut left| left.remove(&self.table))
+                    .unwrap_or_default();
+                if pending.is_empty() {
+                    break;
+                }
+                if round + 1 == MAX_BATCH_ROUNDS {
+                    return Err(StoreError::Throttled);
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(20 << round)).await;
+            }
+        }
+        Ok(())
+    }
+
+    async fn list_history(
+        &self,
+        flow: &str,
+        name: &str,
+        limit: usize,
+        after: Option<u64>,
+    ) -> Result<Page<HistoryRecord>, StoreError> {
+        let from = event_sort_key(after.map_or(0, |a| a.saturating_add(1)));
+        let key = item::exec_key(flow, name);
+        let pk = key
+            .get(PK)
+            .cloned()
+            .ok_or_else(|| StoreError::Backend("no key".into()))?;
+        let out = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", pk)
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(event_sort_key(u64::MAX)))
+            .consistent_read(true)
+            // One more than asked tells whether another page follows.
+            .limit(i32::try_from(limit.saturating_add(1)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(classify)?;
+        let mut items = out
+            .items()
+            .iter()
+            .map(event_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok(Page::new(items, more, |e| e.id.to_string()))
     }
 }
+
+/// Rounds of BatchWriteItem for one chunk before giving up as throttled.
+const MAX_BATCH_ROUNDS: u32 = 6;
