@@ -360,7 +360,7 @@ async fn big_items_round_trip(store: Arc<dyn Store>) {
 fn event(id: u64) -> HistoryRecord {
     HistoryRecord {
         id,
-        kind: if id % 2 == 0 { "StepExited" } else { "StepEntered" }.into(),
+        kind: if id.is_multiple_of(2) { "StepExited" } else { "StepEntered" }.into(),
         step_name: format!("s{}", id / 2),
         schedule_event_id: (id > 1).then_some(id - 1),
         time_ms: 1_000 + id as i64,
