@@ -11,6 +11,7 @@ pub mod entry;
 pub mod error;
 pub mod flow;
 pub mod logging;
+pub mod runner;
 pub mod service;
 pub mod store;
 pub mod tasks;

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use fnf_lambda::entry::{self, StoreChoice};
+use fnf_lambda::entry::{self, StoreChoice, cli};
 use fnf_lambda::logging;
 use fnf_lambda::store::dynamo::DynamoStore;
 
@@ -18,6 +18,12 @@ USAGE:
       --addr ADDR                 listen address (default 127.0.0.1:8080)
       --data-dir DIR              embedded store directory (default $FNF_DATA_DIR or ./.fnf-data)
       --table NAME                use this DynamoDB table instead of the embedded store
+  fnf-lambda run FILE [OPTIONS]   run a definition locally (virtual time, built-in test tasks)
+      --input JSON                the execution input (default {})
+      --type FDL|DEFAULT          the language (default: detected from the definition)
+      --history                   print the states entered to stderr
+  fnf-lambda validate FILE [--type FDL|DEFAULT]
+                                  say what is wrong with a definition
   fnf-lambda create-table NAME    create the DynamoDB table (for a local DynamoDB such as moto)
   fnf-lambda help                 this text
 
@@ -31,6 +37,10 @@ ENVIRONMENT:
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
+    // Local tools need no async runtime.
+    if let Some(cmd @ ("run" | "validate")) = args.first().map(String::as_str) {
+        return local_tool(cmd, &args[1..]);
+    }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
@@ -60,6 +70,36 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+fn local_tool(cmd: &str, args: &[String]) -> ExitCode {
+    let (mut file, mut input, mut kind, mut history) = (None, None, None, false);
+    let mut it = args.iter();
+    while let Some(arg) = it.next() {
+        match arg.as_str() {
+            "--input" if cmd == "run" => input = it.next().cloned(),
+            "--history" if cmd == "run" => history = true,
+            "--type" => kind = it.next().cloned(),
+            other if !other.starts_with("--") && file.is_none() => {
+                file = Some(PathBuf::from(other))
+            }
+            other => {
+                eprintln!("fnf-lambda {cmd}: unexpected argument {other}\n\n{USAGE}");
+                return ExitCode::from(2);
+            }
+        }
+    }
+    let Some(file) = file else {
+        eprintln!("fnf-lambda {cmd}: which definition file?\n\n{USAGE}");
+        return ExitCode::from(2);
+    };
+    let report = match cmd {
+        "run" => cli::run(&file, input.as_deref(), kind.as_deref(), history),
+        _ => cli::validate(&file, kind.as_deref()),
+    };
+    print!("{}", report.stdout);
+    eprint!("{}", report.stderr);
+    ExitCode::from(report.code)
 }
 
 async fn lambda() -> Result<(), String> {

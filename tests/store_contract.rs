@@ -360,7 +360,12 @@ async fn big_items_round_trip(store: Arc<dyn Store>) {
 fn event(id: u64) -> HistoryRecord {
     HistoryRecord {
         id,
-        kind: if id.is_multiple_of(2) { "StepExited" } else { "StepEntered" }.into(),
+        kind: if id.is_multiple_of(2) {
+            "StepExited"
+        } else {
+            "StepEntered"
+        }
+        .into(),
         step_name: format!("s{}", id / 2),
         schedule_event_id: (id > 1).then_some(id - 1),
         time_ms: 1_000 + id as i64,
@@ -389,9 +394,19 @@ async fn history_is_idempotent_ordered_and_paged(store: Arc<dyn Store>) {
     }
     assert_eq!(seen, events, "every event once, in id order, intact");
     let tail = store.list_history("f", "e", 100, Some(58)).await.unwrap();
-    assert_eq!(tail.items.iter().map(|e| e.id).collect::<Vec<_>>(), [59, 60]);
+    assert_eq!(
+        tail.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [59, 60]
+    );
     assert_eq!(tail.next_after, None);
-    assert!(store.list_history("f", "none", 10, None).await.unwrap().items.is_empty());
+    assert!(
+        store
+            .list_history("f", "none", 10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
     // History does not disturb the execution item that shares its partition.
     assert_eq!(store.get_execution("f", "e").await.unwrap(), None);
 }

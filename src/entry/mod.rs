@@ -1,6 +1,7 @@
 //! Entry points: the Lambda function and the local HTTP server. Both build a [`Service`] and
 //! hand every request to the same API adapter.
 
+pub mod cli;
 pub mod lambda;
 pub mod serve;
 

@@ -5,6 +5,7 @@ mod create_flow;
 mod delete_flow;
 mod describe_execution;
 mod describe_flow;
+mod get_execution_history;
 mod list_executions;
 mod list_flows;
 pub mod params;
@@ -46,6 +47,7 @@ impl Service {
             "StartExecution" => start_execution::handle(self, p).await,
             "DescribeExecution" => describe_execution::handle(self, p).await,
             "ListExecutions" => list_executions::handle(self, p).await,
+            "GetExecutionHistory" => get_execution_history::handle(self, p).await,
             other => Err(FnfError::ActionNotSupported(truncate(other, 64))),
         }
     }

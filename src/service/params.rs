@@ -86,6 +86,17 @@ pub fn next_token(params: &Params) -> Result<Option<String>, FnfError> {
     Ok(Some(after))
 }
 
+/// Reads a history `NextToken`: it carries the last event id of the previous page.
+pub fn next_event_token(params: &Params) -> Result<Option<u64>, FnfError> {
+    let Some(token) = params.optional("NextToken") else {
+        return Ok(None);
+    };
+    let bad = || FnfError::invalid("NextToken", "is not a token this service handed out");
+    let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
+    let text = String::from_utf8(bytes).map_err(|_| bad())?;
+    text.parse().map(Some).map_err(|_| bad())
+}
+
 /// An optional ISO-8601 time parameter, as epoch milliseconds.
 pub fn time(params: &Params, param: &str) -> Result<Option<i64>, FnfError> {
     params

@@ -1,0 +1,96 @@
+//! Running a definition to its end in memory, on virtual time: waits, retry intervals and
+//! task sleeps take no real time. `fnf-lambda run` and the conformance suite use it; tasks are
+//! the built-in test tasks.
+
+use serde_json::{Map, Value};
+
+use crate::engine::{self, ExecutionContext, Outcome, Progress};
+use crate::flow::{self, DefinitionError, FlowType};
+
+/// Transitions after which a local run gives up (a flow that loops forever).
+pub const MAX_LOCAL_TRANSITIONS: u64 = 10_000_000;
+
+#[derive(Debug, Clone)]
+pub struct RunOptions {
+    pub flow_name: String,
+    pub execution_name: String,
+    /// Virtual start time, epoch milliseconds.
+    pub start_ms: i64,
+}
+
+impl Default for RunOptions {
+    fn default() -> RunOptions {
+        RunOptions {
+            flow_name: "test-flow".into(),
+            execution_name: "exec-1".into(),
+            start_ms: 1_700_000_000_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct LocalRun {
+    pub outcome: Outcome,
+    /// States entered, in order.
+    pub visited: Vec<String>,
+    /// Virtual time spent waiting.
+    pub waited_ms: i64,
+}
+
+/// Parses, validates and runs `definition` with `input`.
+pub fn run_definition(
+    definition: &str,
+    kind: FlowType,
+    input: Map<String, Value>,
+    options: &RunOptions,
+) -> Result<LocalRun, DefinitionError> {
+    let model = flow::parse(definition, kind)?;
+    let ctx = ExecutionContext {
+        flow_name: options.flow_name.clone(),
+        execution_name: options.execution_name.clone(),
+        started_ms: options.start_ms,
+    };
+    let mut checkpoint = engine::start(&model, input);
+    let mut now = options.start_ms;
+    loop {
+        let progress = engine::advance(&model, &mut checkpoint, &ctx, now, 1024);
+        if checkpoint.transitions() > MAX_LOCAL_TRANSITIONS {
+            let outcome = Outcome::Failed {
+                error: engine::RUNTIME_ERROR.into(),
+                cause: format!("the local run stopped after {MAX_LOCAL_TRANSITIONS} transitions"),
+            };
+            return Ok(finish(outcome, &checkpoint, now - options.start_ms));
+        }
+        match progress {
+            Progress::Finished(outcome) => {
+                return Ok(finish(outcome, &checkpoint, now - options.start_ms));
+            }
+            Progress::Yielded => {}
+            Progress::WaitUntil { until_ms } => now = now.max(until_ms),
+        }
+    }
+}
+
+fn finish(outcome: Outcome, checkpoint: &engine::Checkpoint, waited_ms: i64) -> LocalRun {
+    LocalRun {
+        outcome,
+        visited: checkpoint.visited().to_vec(),
+        waited_ms,
+    }
+}
+
+/// Which language a definition is written in, by its top-level keys: `Type: StateMachine` is
+/// CloudFlow, `type: flow` is FDL.
+pub fn detect_type(definition: &str) -> Option<FlowType> {
+    let doc: serde_norway::Value = serde_norway::from_str(definition).ok()?;
+    let field = |key: &str| {
+        doc.get(key)
+            .and_then(serde_norway::Value::as_str)
+            .map(str::to_owned)
+    };
+    match (field("Type").as_deref(), field("type").as_deref()) {
+        (Some("StateMachine"), _) => Some(FlowType::CloudFlow),
+        (_, Some("flow")) => Some(FlowType::Fdl),
+        _ => None,
+    }
+}
