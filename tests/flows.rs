@@ -1,9 +1,14 @@
 //! Data-driven flow tests: every `tests/fixtures/flows/*.yaml` is one case, run through
-//! `flow::parse` and the engine. All failing fixtures are reported, not just the first.
+//! `flow::parse` and the engine (tasks by the built-in test tasks, see `flows/driver.rs`).
+//! All failing fixtures are reported, not just the first.
 
+#[path = "flows/driver.rs"]
+mod driver;
+
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use fnf_lambda::engine::{self, Checkpoint, ExecutionContext, Outcome, Progress};
+use fnf_lambda::engine::{self, EventKind, ExecutionContext, HistoryEvent, Outcome};
 use fnf_lambda::flow::{self, FlowType};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -19,6 +24,7 @@ struct Case {
     #[serde(default)]
     input: Map<String, Value>,
     output: Option<Map<String, Value>>,
+    /// States entered, in order (from StepEntered events).
     visited: Option<Vec<String>>,
     error: Option<String>,
     cause_contains: Option<String>,
@@ -27,6 +33,12 @@ struct Case {
     waited_ms: Option<i64>,
     /// Execution start time, epoch millis (default `DEFAULT_START_MS`).
     start_ms: Option<i64>,
+    /// The exact sequence of event types.
+    history: Option<Vec<String>>,
+    /// How many events of each type.
+    counts: Option<BTreeMap<String, usize>>,
+    /// Task results refused as late (timed-out tasks).
+    refused: Option<usize>,
 }
 
 fn fixtures() -> Vec<PathBuf> {
@@ -48,53 +60,12 @@ fn kind(language: &str) -> Result<FlowType, String> {
     }
 }
 
-struct Run {
-    outcome: Outcome,
-    checkpoint: Checkpoint,
-    waited_ms: i64,
-}
-
-/// Drive an execution to its end: one transition per call (to exercise Yielded), a
-/// serde round trip of the checkpoint between calls, and the clock jumping to each wait's end.
-fn run(flow: &flow::Flow, input: Map<String, Value>, start_ms: i64) -> Result<Run, String> {
-    let ctx = ExecutionContext {
-        flow_name: "test-flow".into(),
-        execution_name: "exec-1".into(),
-        started_ms: start_ms,
-    };
-    let mut cp = engine::start(flow, input);
-    let mut now = start_ms;
-    let mut waited_ms = 0;
-    for _ in 0..10_000 {
-        let progress = engine::advance(flow, &mut cp, &ctx, now, 1);
-        match progress {
-            Progress::Finished(outcome) => {
-                return Ok(Run {
-                    outcome,
-                    checkpoint: cp,
-                    waited_ms,
-                });
-            }
-            Progress::WaitUntil { until_ms } => {
-                if until_ms <= now {
-                    return Err(format!(
-                        "WaitUntil({until_ms}) is not in the future (now {now})"
-                    ));
-                }
-                waited_ms += until_ms - now;
-                // Resuming early must keep waiting.
-                let early = engine::advance(flow, &mut cp, &ctx, until_ms - 1, 1);
-                if early != (Progress::WaitUntil { until_ms }) {
-                    return Err(format!("advance before the wait ended gave {early:?}"));
-                }
-                now = until_ms;
-            }
-            Progress::Yielded => {}
-        }
-        let json = serde_json::to_string(&cp).map_err(|e| format!("checkpoint serialize: {e}"))?;
-        cp = serde_json::from_str(&json).map_err(|e| format!("checkpoint deserialize: {e}"))?;
-    }
-    Err("did not finish within 10000 advance calls".into())
+fn visited(events: &[HistoryEvent]) -> Vec<String> {
+    events
+        .iter()
+        .filter(|e| e.kind == EventKind::StepEntered)
+        .map(|e| e.step_name.clone())
+        .collect()
 }
 
 fn check_case(path: &Path) -> Result<(), String> {
@@ -114,12 +85,22 @@ fn check_case(path: &Path) -> Result<(), String> {
         };
     }
     let flow = parsed.map_err(|e| format!("unexpected validation error: {e}"))?;
-    let r = run(
-        &flow,
-        case.input.clone(),
-        case.start_ms.unwrap_or(DEFAULT_START_MS),
-    )?;
+    let start = case.start_ms.unwrap_or(DEFAULT_START_MS);
+    let r = driver::run(&flow, case.input.clone(), start, 1)?;
     let mut problems = Vec::new();
+    // Replays give identical events, whatever the budget per call.
+    for budget in [1, 1000] {
+        let again = driver::run(&flow, case.input.clone(), start, budget)?;
+        if again.events != r.events || again.outcome != r.outcome {
+            problems.push(format!(
+                "a replay with budget {budget} gave other events or outcome"
+            ));
+        }
+    }
+    let ids: Vec<u64> = r.events.iter().map(|e| e.id).collect();
+    if ids != (1..=r.events.len() as u64).collect::<Vec<_>>() {
+        problems.push(format!("event ids are not 1..n: {ids:?}"));
+    }
     match (&r.outcome, &case.output, &case.error) {
         (Outcome::Succeeded { output }, Some(expected), None) => {
             if output != expected {
@@ -151,16 +132,31 @@ fn check_case(path: &Path) -> Result<(), String> {
         )),
         _ => problems.push("a fixture gives exactly one of output, error or invalid".into()),
     }
+    let seen = visited(&r.events);
     if let Some(expected) = &case.visited
-        && r.checkpoint.visited() != expected.as_slice()
+        && &seen != expected
     {
-        problems.push(format!(
-            "visited {:?} != expected {expected:?}",
-            r.checkpoint.visited()
-        ));
+        problems.push(format!("visited {seen:?} != expected {expected:?}"));
     }
-    if r.checkpoint.transitions() != r.checkpoint.visited().len() as u64 {
-        problems.push("transitions() differs from visited().len()".into());
+    if let Some(expected) = &case.history {
+        let kinds: Vec<&str> = r.events.iter().map(|e| e.kind.as_str()).collect();
+        if kinds != *expected {
+            problems.push(format!("history {kinds:?} != expected {expected:?}"));
+        }
+    }
+    for (kind, n) in case.counts.iter().flatten() {
+        let got = r.events.iter().filter(|e| e.kind.as_str() == kind).count();
+        if got != *n {
+            problems.push(format!("{got} {kind} events, expected {n}"));
+        }
+    }
+    if let Some(n) = case.refused
+        && r.refused != n
+    {
+        problems.push(format!("{} late results refused, expected {n}", r.refused));
+    }
+    if r.checkpoint.transitions() != seen.len() as u64 {
+        problems.push("transitions() differs from the StepEntered count".into());
     }
     if let Some(expected) = case.waited_ms
         && r.waited_ms != expected
@@ -410,4 +406,70 @@ proptest::proptest! {
         let text: String = chars.into_iter().collect();
         exercise(&text);
     }
+}
+
+/// The checkpoint holds live data only: after 100,000 loop iterations it is exactly as large
+/// as after 10 (events drained, counters fixed-width).
+#[test]
+fn checkpoint_size_does_not_grow_with_history() {
+    let def = "Type: StateMachine\nSpecVersion: v1\nName: f\nStartAt: check\nStates:\n\
+               \x20 - Type: Choice\n    Name: check\n    Branches:\n      - Condition: $Input.go == 1\n        Next: t\n    Default: done\n\
+               \x20 - Type: Task\n    Name: t\n    Action: Test:Echo\n    Next: check\n\
+               \x20 - Type: Succeed\n    Name: done\n";
+    let f = flow::parse(def, FlowType::CloudFlow).expect("valid");
+    let ctx = driver::ctx(0);
+    let mut input = Map::new();
+    input.insert("go".into(), Value::from(1));
+    let mut cp = engine::start(&f, input);
+    let mut sizes = Vec::new();
+    for i in 1..=100_000u32 {
+        // Budget 1: stops right after the Choice, before the task is requested.
+        loop {
+            match engine::advance(&f, &mut cp, &ctx, 0, 1) {
+                engine::Progress::Yielded => break,
+                engine::Progress::Suspended { tasks, .. } => {
+                    for t in tasks {
+                        let r = engine::TaskResult::Succeeded(t.parameters);
+                        engine::complete_task(&f, &mut cp, &ctx, &t.id, r, 0).expect("pending");
+                    }
+                }
+                other => panic!("unexpected {other:?}"),
+            }
+        }
+        let _ = cp.take_events();
+        if i == 10 || i == 100_000 {
+            sizes.push(serde_json::to_string(&cp).map(|s| s.len()).unwrap_or(0));
+        }
+    }
+    assert_eq!(
+        sizes[0], sizes[1],
+        "checkpoint sizes after 10 and 100000 iterations"
+    );
+    assert_eq!(cp.transitions(), 199_999);
+}
+
+/// Deeply nested YAML is refused with an error, never a stack overflow.
+#[test]
+fn deep_nesting_is_refused() {
+    let deep = format!(
+        "Type: StateMachine\nSpecVersion: v1\nName: f\nStartAt: a\nStates: {}{}",
+        "[".repeat(100_000),
+        "]".repeat(100_000)
+    );
+    assert!(flow::parse(&deep, FlowType::CloudFlow).is_err());
+    let mut states = String::from("[{Type: Pass, Name: p, End: true}]");
+    for i in 0..20 {
+        states = format!(
+            "[{{Type: Parallel, Name: n{i}, End: true, Branches: [{{StartAt: {}, States: {states}}}]}}]",
+            if i == 0 {
+                "p".to_string()
+            } else {
+                format!("n{}", i - 1)
+            }
+        );
+    }
+    let def =
+        format!("Type: StateMachine\nSpecVersion: v1\nName: f\nStartAt: n19\nStates: {states}");
+    let err = flow::parse(&def, FlowType::CloudFlow).expect_err("too deep");
+    assert!(err.to_string().contains("nested deeper than 8"), "{err}");
 }

@@ -1,6 +1,7 @@
 //! StartExecution and the actions around it, end to end through the API adapter, on both
 //! stores: the seed examples, the naming rules, and the exactly-once guarantee under a crowd.
 
+#[macro_use]
 mod common;
 
 use std::collections::BTreeSet;
@@ -453,19 +454,6 @@ async fn crowd_of_64_starts_one_execution(backend: Backend) {
         (status, body["Code"].as_str()),
         (400, Some("ExecutionAlreadyExists"))
     );
-}
-
-macro_rules! on_both_stores {
-    ($($case:ident),* $(,)?) => {
-        mod embedded { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::$case(crate::common::Backend::Embedded).await }
-        )* }
-        mod dynamodb { $(
-            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-            async fn $case() { super::$case(crate::common::Backend::Dynamo).await }
-        )* }
-    };
 }
 
 on_both_stores!(

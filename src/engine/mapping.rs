@@ -1,9 +1,12 @@
 //! Evaluating constructors, mappings and paths against a state's data and the context.
 
-use serde_json::{Map, Value};
+use std::cell::OnceCell;
+
+use serde_json::{Map, Value, json};
 
 use super::ExecutionContext;
-use crate::flow::path::{Path, Root, lookup, lookup_in_map};
+use crate::flow::expr::{self, RootName};
+use crate::flow::path::{Path, Root, lookup};
 use crate::flow::{FlowType, MAX_STATE_DATA_BYTES, Mapping, Template};
 use crate::time::format_rfc3339;
 
@@ -16,22 +19,54 @@ pub(super) struct Env<'a> {
     pub execution_input: &'a Object,
     /// The current state's name (None at flow level).
     pub state: Option<&'a str>,
-    pub input: &'a Object,
+    pub input: &'a Value,
     /// `$Output` (CloudFlow, only inside OutputConstructor).
-    pub output: Option<&'a Object>,
+    pub output: Option<&'a Value>,
     /// `$local` (FDL).
-    pub local: Option<&'a Object>,
+    pub local: Option<&'a Value>,
+    /// `$Context.Current.Error` inside a catch (error, cause).
+    pub error: Option<(&'a str, &'a str)>,
+    /// `$Context.Current.RetryCount`.
+    pub retry_count: u32,
+    /// `$Context.Map.Item` inside an ItemConstructor (value, index).
+    pub item: Option<(&'a Value, usize)>,
+    /// Deterministic entropy for random functions (execution name + event id).
+    pub seed: u64,
+    context: OnceCell<Value>,
 }
 
-impl Env<'_> {
+impl<'a> Env<'a> {
+    pub fn new(
+        kind: FlowType,
+        ctx: &'a ExecutionContext,
+        execution_input: &'a Object,
+        state: Option<&'a str>,
+        input: &'a Value,
+    ) -> Self {
+        Env {
+            kind,
+            ctx,
+            execution_input,
+            state,
+            input,
+            output: None,
+            local: None,
+            error: None,
+            retry_count: 0,
+            item: None,
+            seed: 0,
+            context: OnceCell::new(),
+        }
+    }
+
     pub fn resolve(&self, p: &Path) -> Result<Value, String> {
         let found = match p.root {
-            Root::Input => lookup_in_map(self.input, &p.segments),
-            Root::Output => self.output.and_then(|o| lookup_in_map(o, &p.segments)),
-            Root::Local => self.local.and_then(|l| lookup_in_map(l, &p.segments)),
-            Root::Context => lookup(&self.context(), &p.segments).cloned(),
+            Root::Input => lookup(self.input, &p.segments),
+            Root::Output => self.output.and_then(|o| lookup(o, &p.segments)),
+            Root::Local => self.local.and_then(|l| lookup(l, &p.segments)),
+            Root::Context => lookup(self.context(), &p.segments),
         };
-        found.ok_or_else(|| {
+        found.cloned().ok_or_else(|| {
             let place = match (p.root, self.kind) {
                 (Root::Input, FlowType::CloudFlow) => "the state input",
                 (Root::Input, FlowType::Fdl) => "the step input",
@@ -43,30 +78,57 @@ impl Env<'_> {
         })
     }
 
-    /// `$Context` (CloudFlow "Data passing" page) or `$context` (FDL, lower-case names).
-    fn context(&self) -> Value {
+    /// `$Context` (CloudFlow "Data passing" page) or `$context` (FDL, lower-case names);
+    /// built once per Env, only when an expression reads it.
+    fn context(&self) -> &Value {
+        self.context.get_or_init(|| self.build_context())
+    }
+
+    fn build_context(&self) -> Value {
         let name = Value::String(self.state.unwrap_or_default().to_string());
         let start = Value::String(format_rfc3339(self.ctx.started_ms));
         let exec_name = Value::String(self.ctx.execution_name.clone());
         let exec_input = Value::Object(self.execution_input.clone());
         let flow_name = Value::String(self.ctx.flow_name.clone());
-        let input = Value::Object(self.input.clone());
         let mut v = match self.kind {
-            FlowType::CloudFlow => serde_json::json!({
+            FlowType::CloudFlow => json!({
                 "Execution": { "Name": exec_name, "Input": exec_input, "StartTime": start },
                 "Flow": { "Name": flow_name },
-                "Current": { "Name": name, "Input": input },
+                "Current": {
+                    "Name": name,
+                    "Input": self.input.clone(),
+                    "RetryCount": self.retry_count,
+                },
             }),
-            FlowType::Fdl => serde_json::json!({
+            FlowType::Fdl => json!({
                 "execution": { "name": exec_name, "input": exec_input, "startTime": start },
                 "flow": { "name": flow_name },
                 "step": { "name": name },
             }),
         };
-        if let (FlowType::CloudFlow, Some(out)) = (self.kind, self.output)
-            && let Some(Value::Object(current)) = v.get_mut("Current")
+        if let (FlowType::CloudFlow, Some(Value::Object(current))) =
+            (self.kind, v.get_mut("Current"))
         {
-            current.insert("Output".into(), Value::Object(out.clone()));
+            if let Some(out) = self.output {
+                current.insert("Output".into(), out.clone());
+            }
+            if let Some((code, detail)) = self.error {
+                current.insert("Error".into(), json!({ "Code": code, "Detail": detail }));
+            }
+        }
+        if let (Some((value, index)), Value::Object(top)) = (self.item, &mut v) {
+            let item = json!({ "Value": value.clone(), "Index": index });
+            let key = if self.kind == FlowType::Fdl {
+                "map"
+            } else {
+                "Map"
+            };
+            let inner = if self.kind == FlowType::Fdl {
+                "item"
+            } else {
+                "Item"
+            };
+            top.insert(key.into(), json!({ inner: item }));
         }
         v
     }
@@ -75,6 +137,7 @@ impl Env<'_> {
         Ok(match t {
             Template::Const(v) => v.clone(),
             Template::Path(p) => self.resolve(p)?,
+            Template::Expr(e) => e.eval(self).map_err(|e| e.to_string())?,
             Template::Object(fields) => {
                 let mut m = Map::with_capacity(fields.len());
                 for (k, t) in fields {
@@ -91,15 +154,17 @@ impl Env<'_> {
         })
     }
 
-    /// Build an object from a constructor or an FDL mapping list.
-    pub fn apply(&self, mapping: &Mapping) -> Result<Object, String> {
-        match mapping {
+    /// Build an object from a constructor or an FDL mapping list; checks its size.
+    pub fn apply(&self, mapping: &Mapping) -> Result<Value, String> {
+        let m = match mapping {
             Mapping::Constructor(t) => match self.eval(t)? {
-                Value::Object(m) => Ok(m),
-                other => Err(format!(
-                    "the constructor produced {}, but state data must be a JSON object",
-                    kind_of(&other)
-                )),
+                Value::Object(m) => m,
+                other => {
+                    return Err(format!(
+                        "the constructor produced {}, but state data must be a JSON object",
+                        kind_of(&other)
+                    ));
+                }
             },
             Mapping::Targets(targets) => {
                 let mut m = Map::with_capacity(targets.len());
@@ -107,10 +172,38 @@ impl Env<'_> {
                     let v = self.eval(&t.source)?;
                     m.insert(t.target.clone(), v);
                 }
-                Ok(m)
+                m
             }
+        };
+        let v = Value::Object(m);
+        check_size("the built data", &v)?;
+        Ok(v)
+    }
+}
+
+impl expr::Scope for Env<'_> {
+    fn root(&self, root: RootName) -> Option<&Value> {
+        match root {
+            RootName::Input => Some(self.input),
+            RootName::Output => self.output,
+            RootName::Local => self.local,
+            RootName::Context => Some(self.context()),
         }
     }
+
+    fn seed(&self) -> u64 {
+        self.seed
+    }
+}
+
+/// FNV-1a over the execution name and an event id: a stable seed for random functions.
+pub(super) fn seed(execution: &str, event_id: u64) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in execution.bytes().chain(event_id.to_le_bytes()) {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    h
 }
 
 /// How messages name a JSON value's type ("an array", ...).
@@ -126,7 +219,7 @@ pub fn kind_of(v: &Value) -> &'static str {
 }
 
 /// Refuse state data larger than `MAX_STATE_DATA_BYTES` once serialized.
-pub(super) fn check_size(what: &str, data: &Object) -> Result<(), String> {
+pub(super) fn check_size(what: &str, data: &Value) -> Result<(), String> {
     struct Counter(usize);
     impl std::io::Write for Counter {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

@@ -1,51 +1,41 @@
 //! The pure engine: runs a validated `Flow` from a `Checkpoint`.
 //!
-//! No clock, no I/O, no randomness: the caller passes the time in and stores the checkpoint.
+//! No clock, no I/O, no randomness: the caller passes the time in, runs the tasks the engine
+//! asks for, delivers their results with `complete_task`, and stores the checkpoint.
 
+mod events;
+mod fork;
 mod mapping;
+mod run;
+mod state;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-use crate::flow::{Flow, FlowType, MAX_WAIT_SECONDS, State, StateKind, WaitSpec};
-use crate::time::parse_rfc3339;
+use crate::flow::{Flow, FlowType};
+pub use crate::flow::{MAX_MAP_ITEMS, TaskMode};
+pub use events::{EventKind, HistoryEvent};
+use events::{Log, short};
 pub use mapping::kind_of;
 use mapping::{Env, check_size};
+use run::{Rt, Step, Thread};
 
 type Object = Map<String, Value>;
 
 /// Error name of runtime failures raised by the engine itself (bad data at run time).
-pub const RUNTIME_ERROR: &str = "FnF.RuntimeError";
+pub const RUNTIME_ERROR: &str = crate::flow::errors::RUNTIME;
+/// Error name of a task that did not finish before its timeout.
+pub const TIMEOUT_ERROR: &str = crate::flow::errors::TIMEOUT;
 
-/// Everything needed to resume an execution; stored between `advance` calls.
+/// Everything needed to resume an execution; stored between calls. Its size depends only
+/// on live data (running states, pending tasks, undrained events), not on the history.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct Checkpoint {
     execution_input: Object,
-    /// `None` until the first `advance` (FDL flow inputMappings need the context).
-    frame: Option<Frame>,
-    visited: Vec<String>,
-    transitions: u64,
+    /// `None` before the first `advance` and after the end.
+    root: Option<Thread>,
+    log: Log,
     outcome: Option<Done>,
-}
-
-/// Position in the root scope. Nested scopes (Parallel/Map) will stack more frames.
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-struct Frame {
-    /// Index of the current state.
-    at: usize,
-    /// CloudFlow: the current state's incoming data. FDL: the scope's input.
-    data: Object,
-    /// FDL: the scope's local data, into which each step's output merges.
-    local: Object,
-    /// Set while the current state is a Wait that has not elapsed yet.
-    waiting: Option<Waiting>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-struct Waiting {
-    until_ms: i64,
-    /// The Wait state's input (after its input mapping), used when it completes.
-    input: Object,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -55,30 +45,17 @@ enum Done {
 }
 
 impl Checkpoint {
-    /// Names of the states entered so far, in order.
-    pub fn visited(&self) -> &[String] {
-        &self.visited
-    }
-
     /// Number of states entered so far.
     pub fn transitions(&self) -> u64 {
-        self.transitions
+        self.log.transitions
     }
 
-    fn finish(&mut self, done: Done) -> Progress {
-        self.frame = None;
-        self.outcome = Some(done);
-        self.progress_if_done().unwrap_or(Progress::Yielded)
+    /// Drain the events recorded since the last call, oldest first.
+    pub fn take_events(&mut self) -> Vec<HistoryEvent> {
+        std::mem::take(&mut self.log.events)
     }
 
-    fn fail(&mut self, cause: String) -> Progress {
-        self.finish(Done::Failed {
-            error: RUNTIME_ERROR.to_string(),
-            cause,
-        })
-    }
-
-    fn progress_if_done(&self) -> Option<Progress> {
+    fn finished(&self) -> Option<Progress> {
         Some(Progress::Finished(match self.outcome.as_ref()? {
             Done::Succeeded { output } => Outcome::Succeeded {
                 output: output.clone(),
@@ -101,12 +78,15 @@ pub struct ExecutionContext {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Progress {
     Finished(Outcome),
-    /// A Wait state needs time to pass: call `advance` again at or after `until_ms` (epoch millis).
-    WaitUntil {
-        until_ms: i64,
-    },
-    /// max_transitions reached; call `advance` again to go on.
+    /// `max_transitions` used up: call `advance` again.
     Yielded,
+    /// Nothing moves until time passes or tasks complete. `tasks`: tasks newly requested by
+    /// this call (start them now); `wake_at_ms`: the earliest Wait end, retry time or task
+    /// deadline (call `advance` at or after it).
+    Suspended {
+        tasks: Vec<TaskRequest>,
+        wake_at_ms: Option<i64>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -115,19 +95,51 @@ pub enum Outcome {
     Failed { error: String, cause: String },
 }
 
+/// A task the engine asks its caller to run.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TaskRequest {
+    /// Unique in the execution and stable: the same on replay.
+    pub id: String,
+    pub state_name: String,
+    pub resource: String,
+    pub parameters: Value,
+    pub timeout_ms: Option<u64>,
+    /// 1-based; retries of the state count up.
+    pub attempt: u32,
+    pub mode: TaskMode,
+    /// Execution name + task id + attempt.
+    pub idempotency_key: String,
+}
+
+/// The result of a task, delivered with `complete_task`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub enum TaskResult {
+    Succeeded(Value),
+    Failed { error: String, cause: String },
+}
+
+/// `complete_task` for a task that is not pending: unknown, already completed, timed out,
+/// or the execution ended.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("task {task_id:?} is not pending: {reason}")]
+pub struct TaskNotPending {
+    pub task_id: String,
+    pub reason: String,
+}
+
 /// A new execution of `flow` with the StartExecution input.
 pub fn start(_flow: &Flow, input: Map<String, Value>) -> Checkpoint {
     Checkpoint {
         execution_input: input,
-        frame: None,
-        visited: Vec::new(),
-        transitions: 0,
+        root: None,
+        log: Log::default(),
         outcome: None,
     }
 }
 
-/// Run until the flow finishes, a Wait must elapse, or `max_transitions` states were entered
-/// in this call (0 counts as 1 so every call makes progress).
+/// Run until the flow finishes, nothing can move without time passing or task results, or
+/// `max_transitions` states were entered in this call (0 counts as 1 so every call makes
+/// progress).
 pub fn advance(
     flow: &Flow,
     cp: &mut Checkpoint,
@@ -135,296 +147,163 @@ pub fn advance(
     now_ms: i64,
     max_transitions: u32,
 ) -> Progress {
-    if let Some(done) = cp.progress_if_done() {
+    if let Some(done) = cp.finished() {
         return done;
     }
-    let budget = max_transitions.max(1);
-    let mut entered = 0u32;
-    loop {
-        if cp.frame.is_none() {
-            match flow_input(flow, cp, ctx) {
-                Ok(data) => {
-                    cp.frame = Some(Frame {
-                        at: flow.root.start,
-                        data,
-                        local: Map::new(),
-                        waiting: None,
-                    })
-                }
-                Err(cause) => return cp.fail(cause),
-            }
-        }
-        let Some(frame) = cp.frame.as_mut() else {
-            return cp.fail("internal: no current state".into());
-        };
-        let at = frame.at;
-        let Some(state) = flow.root.states.get(at) else {
-            return cp.fail(format!(
-                "checkpoint names state #{at}, which this flow lacks"
-            ));
-        };
-        if let Some(w) = frame.waiting.take() {
-            if now_ms < w.until_ms {
-                let until_ms = w.until_ms;
-                frame.waiting = Some(w);
-                return Progress::WaitUntil { until_ms };
-            }
-            if let Some(p) = complete(flow, cp, ctx, state, w.input) {
-                return p;
-            }
-            continue;
-        }
-        if entered >= budget {
-            return Progress::Yielded;
-        }
-        entered += 1;
-        cp.transitions = cp.transitions.saturating_add(1);
-        cp.visited.push(state.name.clone());
-        let input = match state_input(flow, cp, ctx, state) {
-            Ok(i) => i,
-            Err(cause) => return cp.fail(format!("state {:?}: {cause}", state.name)),
-        };
-        match &state.kind {
-            StateKind::Fail { error, cause } => {
-                return cp.finish(Done::Failed {
-                    error: error.clone(),
-                    cause: cause.clone(),
-                });
-            }
-            StateKind::Wait(spec) => {
-                let env = env(flow, cp, ctx, state, &input);
-                let until_ms = match wait_until(spec, &env, now_ms) {
-                    Ok(t) => t,
-                    Err(cause) => return cp.fail(format!("state {:?}: {cause}", state.name)),
-                };
-                // A wait that already elapsed (e.g. a timestamp in the past) continues now.
-                if until_ms > now_ms {
-                    if let Some(frame) = cp.frame.as_mut() {
-                        frame.waiting = Some(Waiting { until_ms, input });
-                    }
-                    return Progress::WaitUntil { until_ms };
+    let Checkpoint {
+        execution_input,
+        root,
+        log,
+        outcome,
+    } = cp;
+    let mut rt = Rt {
+        flow,
+        ctx,
+        input: execution_input,
+        now: now_ms,
+        budget: max_transitions.max(1),
+        used: 0,
+        log,
+        wake: None,
+        announce: Vec::new(),
+    };
+    let thread = match root {
+        Some(t) => t,
+        None => {
+            rt.log
+                .push(EventKind::ExecutionStarted, "", None, now_ms, Value::Null);
+            match flow_input(flow, rt.input, ctx) {
+                Ok(data) => root.insert(Thread::new(flow.root.start, data)),
+                Err(cause) => {
+                    return end(&mut rt, root, outcome, Err((RUNTIME_ERROR.into(), cause)));
                 }
             }
-            StateKind::Pass | StateKind::Succeed => {}
         }
-        if let Some(p) = complete(flow, cp, ctx, state, input) {
-            return p;
+    };
+    let result = match rt.run_thread(&flow.root, thread, 0) {
+        Step::Budget => return Progress::Yielded,
+        Step::Blocked => {
+            run::announce(thread, &mut rt);
+            return Progress::Suspended {
+                tasks: std::mem::take(&mut rt.announce),
+                wake_at_ms: rt.wake,
+            };
         }
-    }
+        Step::Done(Ok(v)) => match flow.kind {
+            FlowType::CloudFlow => Ok(v),
+            FlowType::Fdl => flow_output(flow, rt.input, ctx, &thread.data, &v)
+                .map_err(|c| (RUNTIME_ERROR.to_string(), c)),
+        },
+        Step::Done(Err(f)) => Err((f.error, f.cause)),
+    };
+    end(&mut rt, root, outcome, result)
 }
 
-fn env<'a>(
-    flow: &Flow,
-    cp: &'a Checkpoint,
-    ctx: &'a ExecutionContext,
-    state: &'a State,
-    input: &'a Object,
-) -> Env<'a> {
-    Env {
-        kind: flow.kind,
-        ctx,
-        execution_input: &cp.execution_input,
-        state: Some(&state.name),
-        input,
-        output: None,
-        local: None,
+/// Record the end of the execution and drop its live data.
+fn end(
+    rt: &mut Rt,
+    root: &mut Option<Thread>,
+    outcome: &mut Option<Done>,
+    result: Result<Value, (String, String)>,
+) -> Progress {
+    *root = None;
+    let done = match result {
+        Ok(Value::Object(output)) => {
+            rt.log
+                .push(EventKind::ExecutionSucceeded, "", None, rt.now, Value::Null);
+            Done::Succeeded { output }
+        }
+        Ok(other) => Done::Failed {
+            error: RUNTIME_ERROR.into(),
+            cause: format!("the flow output is {}, not a JSON object", kind_of(&other)),
+        },
+        Err((error, cause)) => Done::Failed { error, cause },
+    };
+    if let Done::Failed { error, cause } = &done {
+        let detail = serde_json::json!({ "error": short(error), "cause": short(cause) });
+        rt.log
+            .push(EventKind::ExecutionFailed, "", None, rt.now, detail);
     }
+    let progress = match &done {
+        Done::Succeeded { output } => Outcome::Succeeded {
+            output: output.clone(),
+        },
+        Done::Failed { error, cause } => Outcome::Failed {
+            error: error.clone(),
+            cause: cause.clone(),
+        },
+    };
+    *outcome = Some(done);
+    Progress::Finished(progress)
+}
+
+/// Delivers the result of a task the engine asked for. A result for an unknown, already
+/// completed or timed-out task is refused (Err) and changes nothing (duplicates happen).
+pub fn complete_task(
+    _flow: &Flow,
+    cp: &mut Checkpoint,
+    _ctx: &ExecutionContext,
+    task_id: &str,
+    result: TaskResult,
+    now_ms: i64,
+) -> Result<(), TaskNotPending> {
+    let refuse = |reason: &str| TaskNotPending {
+        task_id: task_id.chars().take(128).collect(),
+        reason: reason.to_string(),
+    };
+    let Some(root) = cp.root.as_mut() else {
+        return Err(refuse("the execution is not running"));
+    };
+    let Some(task) = run::find_task(root, task_id) else {
+        return Err(refuse("no such task is waiting for a result"));
+    };
+    if task.result.is_some() {
+        return Err(refuse("its result was already delivered"));
+    }
+    if task.deadline.is_some_and(|d| now_ms >= d) {
+        return Err(refuse("it timed out"));
+    }
+    let (kind, detail) = match &result {
+        TaskResult::Succeeded(_) => (EventKind::TaskSucceeded, Value::Null),
+        TaskResult::Failed { error, cause } => (
+            EventKind::TaskFailed,
+            serde_json::json!({ "error": short(error), "cause": short(cause) }),
+        ),
+    };
+    task.result = Some(result);
+    let (name, scheduled) = (task.state_name.clone(), task.scheduled);
+    cp.log.push(kind, &name, Some(scheduled), now_ms, detail);
+    Ok(())
 }
 
 /// The root scope's input: FDL flow inputMappings over the execution input, else the input.
-fn flow_input(flow: &Flow, cp: &Checkpoint, ctx: &ExecutionContext) -> Result<Object, String> {
-    let input = match &flow.input_mapping {
-        None => cp.execution_input.clone(),
-        Some(m) => {
-            let empty = Map::new();
-            let env = Env {
-                kind: flow.kind,
-                ctx,
-                execution_input: &cp.execution_input,
-                state: None,
-                input: &cp.execution_input,
-                output: None,
-                local: Some(&empty),
-            };
-            env.apply(m)
-                .map_err(|e| format!("flow inputMappings: {e}"))?
-        }
+fn flow_input(flow: &Flow, input: &Object, ctx: &ExecutionContext) -> Result<Value, String> {
+    let data = Value::Object(input.clone());
+    let Some(m) = &flow.input_mapping else {
+        check_size("the execution input", &data)?;
+        return Ok(data);
     };
-    check_size("the execution input", &input)?;
-    Ok(input)
-}
-
-/// A state's input. CloudFlow: InputConstructor over the incoming data, else the data as is.
-/// FDL ("Inputs and outputs"): inputMappings over the parent's input and local data, else
-/// their merge with local keys winning.
-fn state_input(
-    flow: &Flow,
-    cp: &Checkpoint,
-    ctx: &ExecutionContext,
-    state: &State,
-) -> Result<Object, String> {
-    let Some(frame) = cp.frame.as_ref() else {
-        return Err("internal: no current state".into());
-    };
-    let input = match (&state.input, flow.kind) {
-        (Some(m), _) => {
-            let mut e = env(flow, cp, ctx, state, &frame.data);
-            if flow.kind == FlowType::Fdl {
-                e.local = Some(&frame.local);
-            }
-            e.apply(m)?
-        }
-        (None, FlowType::CloudFlow) => frame.data.clone(),
-        (None, FlowType::Fdl) => {
-            let mut merged = frame.data.clone();
-            merged.extend(frame.local.iter().map(|(k, v)| (k.clone(), v.clone())));
-            merged
-        }
-    };
-    check_size("the state input", &input)?;
-    Ok(input)
-}
-
-fn wait_until(spec: &WaitSpec, env: &Env, now_ms: i64) -> Result<i64, String> {
-    let after = |secs: u64| now_ms.saturating_add((secs as i64).saturating_mul(1000));
-    match spec {
-        WaitSpec::Seconds(s) => Ok(after(*s)),
-        WaitSpec::Until(t) => Ok(*t),
-        WaitSpec::SecondsAt(p) => {
-            let v = env.resolve(p)?;
-            let secs = match &v {
-                Value::Number(n) => n.as_u64().or_else(|| {
-                    n.as_f64()
-                        .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= MAX_WAIT_SECONDS as f64)
-                        .map(|f| f as u64)
-                }),
-                _ => None,
-            };
-            match secs {
-                Some(s) if s <= MAX_WAIT_SECONDS => Ok(after(s)),
-                _ => Err(format!(
-                    "wait seconds from {} must be a whole number from 0 to {MAX_WAIT_SECONDS}, \
-                     found {}",
-                    p.text,
-                    describe_value(&v)
-                )),
-            }
-        }
-        WaitSpec::UntilAt(p) => {
-            let v = env.resolve(p)?;
-            match &v {
-                Value::String(s) => parse_rfc3339(s).ok_or_else(|| {
-                    format!(
-                        "wait time from {} is not an RFC3339 timestamp: {s:?}",
-                        p.text
-                    )
-                }),
-                other => Err(format!(
-                    "wait time from {} must be an RFC3339 timestamp string, found {}",
-                    p.text,
-                    describe_value(other)
-                )),
-            }
-        }
-    }
-}
-
-fn describe_value(v: &Value) -> String {
-    match v {
-        Value::Number(n) => format!("number {n}"),
-        Value::String(s) => format!("string {:?}", s.chars().take(40).collect::<String>()),
-        other => kind_of(other).to_string(),
-    }
-}
-
-/// Finish the current state with `input` as its raw result; move on or end the flow.
-/// Returns `Some` when the execution finished.
-fn complete(
-    flow: &Flow,
-    cp: &mut Checkpoint,
-    ctx: &ExecutionContext,
-    state: &State,
-    input: Object,
-) -> Option<Progress> {
-    let output = match state_output(flow, cp, ctx, state, input) {
-        Ok(o) => o,
-        Err(cause) => return Some(cp.fail(format!("state {:?}: {cause}", state.name))),
-    };
-    let ends = state.next.is_none() || matches!(state.kind, StateKind::Succeed);
-    match flow.kind {
-        FlowType::CloudFlow => {
-            if ends {
-                return Some(cp.finish(Done::Succeeded { output }));
-            }
-            if let Some(frame) = cp.frame.as_mut() {
-                frame.data = output;
-            }
-        }
-        FlowType::Fdl => {
-            // "Inputs and outputs": a step's output merges into its parent's local data.
-            if let Some(frame) = cp.frame.as_mut() {
-                frame.local.extend(output);
-            }
-            if ends {
-                return Some(match flow_output(flow, cp, ctx) {
-                    Ok(output) => cp.finish(Done::Succeeded { output }),
-                    Err(cause) => cp.fail(cause),
-                });
-            }
-        }
-    }
-    if let (Some(frame), Some(next)) = (cp.frame.as_mut(), state.next) {
-        frame.at = next;
-    }
-    None
-}
-
-/// A state's output. Pass/Wait/Succeed produce their input as raw result (`$Output`);
-/// FDL steps of these types have an empty `$local` (pass/wait step pages).
-fn state_output(
-    flow: &Flow,
-    cp: &Checkpoint,
-    ctx: &ExecutionContext,
-    state: &State,
-    input: Object,
-) -> Result<Object, String> {
-    let Some(mapping) = &state.output else {
-        check_size("the state output", &input)?;
-        return Ok(input);
-    };
-    let empty = Map::new();
-    let mut e = env(flow, cp, ctx, state, &input);
-    match flow.kind {
-        FlowType::CloudFlow => e.output = Some(&input),
-        FlowType::Fdl => e.local = Some(&empty),
-    }
-    let out = e.apply(mapping)?;
-    check_size("the state output", &out)?;
-    Ok(out)
+    let empty = Value::Object(Map::new());
+    let mut env = Env::new(flow.kind, ctx, input, None, &data);
+    env.local = Some(&empty);
+    env.apply(m).map_err(|e| format!("flow inputMappings: {e}"))
 }
 
 /// FDL flow output: outputMappings over the flow's input and local data; without them the
 /// output is `$local` (flow-definition-language-overview: "if no outputMappings, $local is
 /// the flow output").
-fn flow_output(flow: &Flow, cp: &Checkpoint, ctx: &ExecutionContext) -> Result<Object, String> {
-    let Some(frame) = cp.frame.as_ref() else {
-        return Err("internal: no current state".into());
-    };
+fn flow_output(
+    flow: &Flow,
+    input: &Object,
+    ctx: &ExecutionContext,
+    data: &Value,
+    local: &Value,
+) -> Result<Value, String> {
     let Some(m) = &flow.output_mapping else {
-        return Ok(frame.local.clone());
+        return Ok(local.clone());
     };
-    let env = Env {
-        kind: flow.kind,
-        ctx,
-        execution_input: &cp.execution_input,
-        state: None,
-        input: &frame.data,
-        output: None,
-        local: Some(&frame.local),
-    };
-    let out = env
-        .apply(m)
-        .map_err(|e| format!("flow outputMappings: {e}"))?;
-    check_size("the flow output", &out)?;
-    Ok(out)
+    let mut env = Env::new(flow.kind, ctx, input, None, data);
+    env.local = Some(local);
+    env.apply(m)
+        .map_err(|e| format!("flow outputMappings: {e}"))
 }

@@ -112,8 +112,20 @@ pub fn run(file: &Path, input: Option<&str>, forced_type: Option<&str>, history:
         };
     let mut stderr = String::new();
     if history {
-        for (i, state) in result.visited.iter().enumerate() {
-            stderr.push_str(&format!("{:>5}  StepEntered  {state}\n", i + 1));
+        for e in &result.events {
+            let at = e.time_ms - RunOptions::default().start_ms;
+            stderr.push_str(&format!(
+                "{:>5} {:>+8}ms  {:<20} {:<16} {}\n",
+                e.id,
+                at,
+                e.kind.as_str(),
+                e.step_name,
+                if e.detail.is_null() {
+                    String::new()
+                } else {
+                    e.detail.to_string()
+                }
+            ));
         }
     }
     match result.outcome {

@@ -1,16 +1,20 @@
 //! CloudFlow (`Type: StateMachine`) -> model.
 //! Pages: "CloudFlow: Flow Definition Language" (process-definition-introduction),
-//! "Inputs and outputs" (input-and-output), and the Pass/Wait/Succeed/Fail state pages.
+//! "Inputs and outputs" (input-and-output), "Task", "Choice", "Parallel", "Map: inline mode",
+//! "Error handling", and the Pass/Wait/Succeed/Fail state pages.
 
 use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::path::{self, Root, Segment, Syntax};
-use super::validate::{Obj, Result, check_graph, check_name, describe, join};
+use super::constructor::{constructor, expr};
+use super::expr::{self, Dialect, RootName};
+use super::rules::{self, MAX_TASK_TIMEOUT_SECONDS};
+use super::validate::{Obj, Result, check_graph, check_name, describe};
 use super::{
-    DefinitionError, Flow, FlowType, MAX_CONSTRUCTOR_DEPTH, MAX_STATES, MAX_WAIT_SECONDS, Mapping,
-    Scope, State, StateKind, Template, WaitSpec,
+    ChoiceBranch, ChoiceSpec, DefinitionError, Flow, FlowType, MAX_NESTING_DEPTH,
+    MAX_PARALLEL_BRANCHES, MAX_STATES, MAX_WAIT_SECONDS, MapSpec, Scope, State, StateKind,
+    TaskMode, TaskSpec, TimeoutSpec, WaitSpec,
 };
 
 const TOP_FIELDS: &[&str] = &[
@@ -21,7 +25,6 @@ const TOP_FIELDS: &[&str] = &[
     "StartAt",
     "States",
 ];
-const UNSUPPORTED: &[&str] = &["Task", "Choice", "Parallel", "Map"];
 const COMMON: &[&str] = &[
     "Type",
     "Name",
@@ -40,6 +43,20 @@ pub(super) fn parse(top: &Map<String, Value>) -> Result<Flow> {
         return Err(o.err("Name", "must not be empty"));
     }
     o.str_opt("Description")?;
+    let mut count = 0;
+    let root = scope(&o, 0, &mut count)?;
+    Ok(Flow {
+        kind: FlowType::CloudFlow,
+        name: Some(name.to_string()),
+        root,
+        input_mapping: None,
+        output_mapping: None,
+    })
+}
+
+/// `StartAt` + `States` of `o` (the flow, a Parallel branch or a Map processor).
+/// `count` totals the states of the whole definition, nested ones included.
+fn scope(o: &Obj, depth: usize, count: &mut usize) -> Result<Scope> {
     let start_at = o.str_req("StartAt")?;
     let Some(list) = o.list_opt("States")? else {
         return Err(o.err("States", "required field is missing"));
@@ -47,19 +64,21 @@ pub(super) fn parse(top: &Map<String, Value>) -> Result<Flow> {
     if list.is_empty() {
         return Err(o.err("States", "must list at least one state"));
     }
-    if list.len() > MAX_STATES {
+    *count += list.len();
+    if *count > MAX_STATES {
         return Err(o.err(
             "States",
             format!(
-                "has {} states; at most {MAX_STATES} are allowed",
-                list.len()
+                "has {} states (with nested ones); at most {MAX_STATES} are allowed",
+                *count
             ),
         ));
     }
+    let at = o.at("States");
     let mut objs = Vec::with_capacity(list.len());
     let mut names: HashMap<&str, usize> = HashMap::new();
     for (i, v) in list.iter().enumerate() {
-        let path = format!("States[{i}]");
+        let path = format!("{at}[{i}]");
         let Value::Object(m) = v else {
             return Err(DefinitionError::new(
                 path,
@@ -72,38 +91,63 @@ pub(super) fn parse(top: &Map<String, Value>) -> Result<Flow> {
         if let Some(prev) = names.insert(name, i) {
             return Err(so.err(
                 "Name",
-                format!("duplicate state name {name:?} (also used by States[{prev}])"),
+                format!("duplicate state name {name:?} (also used by {at}[{prev}])"),
             ));
         }
         objs.push(so);
     }
-    let states = objs
-        .iter()
-        .map(|so| parse_state(so, &names))
-        .collect::<Result<Vec<_>>>()?;
+    let mut states = Vec::with_capacity(objs.len());
+    for so in &objs {
+        states.push(parse_state(so, &names, depth, count)?);
+    }
     let Some(&start) = names.get(start_at) else {
         return Err(o.err(
             "StartAt",
             format!("names state {start_at:?}, which is not in States"),
         ));
     };
-    let root = Scope { states, start };
-    check_graph(&root, &|i| format!("States[{i}]"))?;
-    Ok(Flow {
-        kind: FlowType::CloudFlow,
-        name: Some(name.to_string()),
-        root,
-        input_mapping: None,
-        output_mapping: None,
-    })
+    let scope = Scope { states, start };
+    check_graph(&scope, &|i| format!("{at}[{i}]"), true)?;
+    Ok(scope)
 }
 
 fn fields(extra: &[&'static str]) -> Vec<&'static str> {
     COMMON.iter().chain(extra).copied().collect()
 }
 
-fn parse_state(so: &Obj, names: &HashMap<&str, usize>) -> Result<State> {
+/// A nested `StartAt` + `States` mapping (Parallel branch, Map processor).
+fn nested(v: &Value, at: String, depth: usize, count: &mut usize) -> Result<Scope> {
+    let Value::Object(m) = v else {
+        return Err(DefinitionError::new(
+            at,
+            format!(
+                "expected a mapping with StartAt and States, found {}",
+                describe(v)
+            ),
+        ));
+    };
+    let o = Obj::new(m, at);
+    if depth > MAX_NESTING_DEPTH {
+        return Err(DefinitionError::new(
+            o.path.clone(),
+            format!("Parallel and Map states are nested deeper than {MAX_NESTING_DEPTH} levels"),
+        ));
+    }
+    o.only(
+        &["StartAt", "States", "Description"],
+        "a branch or processor",
+    )?;
+    scope(&o, depth, count)
+}
+
+fn parse_state(
+    so: &Obj,
+    names: &HashMap<&str, usize>,
+    depth: usize,
+    count: &mut usize,
+) -> Result<State> {
     let ty = so.str_req("Type")?;
+    let with_rules = ["Next", "End", "Retry", "Catch"];
     let kind = match ty {
         "Pass" => {
             so.only(&fields(&["Next", "End"]), "a Pass state")?;
@@ -145,15 +189,58 @@ fn parse_state(so: &Obj, names: &HashMap<&str, usize>) -> Result<State> {
             let cause = alias(so, "Detail", "Cause")?;
             StateKind::Fail { error, cause }
         }
-        t if UNSUPPORTED.contains(&t) => {
-            return Err(so.err("Type", format!("state type {t:?} is not supported yet")));
+        "Task" => {
+            let extra = ["Action", "TaskMode", "Parameters", "Timeout", "Timeout.$"];
+            let all: Vec<&str> = extra.iter().chain(&with_rules).copied().collect();
+            so.only(&fields(&all), "a Task state")?;
+            StateKind::Task(task(so)?)
+        }
+        "Choice" => {
+            so.only(&fields(&["Branches", "Default"]), "a Choice state")?;
+            StateKind::Choice(choice(so, names)?)
+        }
+        "Parallel" => {
+            let all: Vec<&str> = with_rules.iter().chain(&["Branches"]).copied().collect();
+            so.only(&fields(&all), "a Parallel state")?;
+            let Some(list) = so.list_opt("Branches")? else {
+                return Err(so.err("Branches", "required field is missing"));
+            };
+            if list.is_empty() || list.len() > MAX_PARALLEL_BRANCHES {
+                return Err(so.err(
+                    "Branches",
+                    format!(
+                        "must list 1 to {MAX_PARALLEL_BRANCHES} branches (Parallel page), found {}",
+                        list.len()
+                    ),
+                ));
+            }
+            let at = so.at("Branches");
+            let branches = list
+                .iter()
+                .enumerate()
+                .map(|(i, b)| nested(b, format!("{at}[{i}]"), depth + 1, count))
+                .collect::<Result<Vec<_>>>()?;
+            StateKind::Parallel(branches)
+        }
+        "Map" => {
+            // "Map: inline mode" spells the field MaxConcuccency; accept both spellings.
+            let extra = [
+                "ItemsPath",
+                "Processor",
+                "MaxConcurrency",
+                "MaxConcuccency",
+                "ItemConstructor",
+            ];
+            let all: Vec<&str> = extra.iter().chain(&with_rules).copied().collect();
+            so.only(&fields(&all), "a Map state")?;
+            StateKind::Map(map(so, depth, count)?)
         }
         other => {
             return Err(so.err(
                 "Type",
                 format!(
-                    "unknown state type {other:?}; expected Pass, Wait, Succeed or Fail \
-                     (Task, Choice, Parallel and Map are not supported yet)"
+                    "unknown state type {other:?}; expected Pass, Task, Choice, Parallel, Map, \
+                     Wait, Succeed or Fail"
                 ),
             ));
         }
@@ -161,12 +248,164 @@ fn parse_state(so: &Obj, names: &HashMap<&str, usize>) -> Result<State> {
     let next = parse_transition(so, ty, names)?;
     let input = constructor(so, "InputConstructor", false)?;
     let output = constructor(so, "OutputConstructor", true)?;
+    let (retry, catch) = if matches!(ty, "Task" | "Parallel" | "Map") {
+        let ctor = |r: &Obj| constructor(r, "OutputConstructor", false);
+        (
+            rules::cloudflow_retry(so)?,
+            rules::cloudflow_catch(so, names, &ctor)?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     Ok(State {
         name: so.str_req("Name")?.to_string(),
         kind,
         input,
         output,
         next,
+        retry,
+        catch,
+    })
+}
+
+fn task(so: &Obj) -> Result<TaskSpec> {
+    let resource = rules::resource(so, "Action", FlowType::CloudFlow)?;
+    let mode = match so.str_opt("TaskMode")? {
+        None | Some("RequestComplete") => TaskMode::RequestComplete,
+        Some("WaitForSystemCallback") => TaskMode::WaitForSystemCallback,
+        Some("WaitForCustomCallback") => TaskMode::WaitForCustomCallback,
+        Some(other) => {
+            return Err(so.err(
+                "TaskMode",
+                format!(
+                    "unknown mode {other:?}; expected RequestComplete, WaitForSystemCallback \
+                     or WaitForCustomCallback"
+                ),
+            ));
+        }
+    };
+    // Task page: Timeout is seconds (a string or number, 0..=604800, 0 = never); Timeout.$
+    // takes an expression.
+    let timeout = match (so.get("Timeout"), so.get("Timeout.$")) {
+        (Some(_), Some(_)) => {
+            return Err(so.err("Timeout.$", "give Timeout or Timeout.$, not both"));
+        }
+        (None, None) => None,
+        (None, Some(v)) => Some(TimeoutSpec::At(expr(so, "Timeout.$", v, false)?)),
+        (Some(v), None) => {
+            let secs = match v {
+                Value::String(s) => s.trim().parse::<u64>().ok(),
+                other => other.as_u64(),
+            };
+            match secs {
+                Some(s) if s <= MAX_TASK_TIMEOUT_SECONDS => Some(TimeoutSpec::Seconds(s)),
+                _ => {
+                    return Err(so.err(
+                        "Timeout",
+                        format!(
+                            "must be a whole number of seconds from 0 to \
+                             {MAX_TASK_TIMEOUT_SECONDS}, found {}",
+                            describe(v)
+                        ),
+                    ));
+                }
+            }
+        }
+    };
+    Ok(TaskSpec {
+        resource,
+        parameters: constructor(so, "Parameters", false)?,
+        mode,
+        timeout,
+    })
+}
+
+fn choice(so: &Obj, names: &HashMap<&str, usize>) -> Result<ChoiceSpec> {
+    let Some(list) = so.list_opt("Branches")? else {
+        return Err(so.err("Branches", "required field is missing"));
+    };
+    if list.is_empty() {
+        return Err(so.err("Branches", "must list at least one branch"));
+    }
+    let at = so.at("Branches");
+    let target = |o: &Obj, key: &str| -> Result<usize> {
+        let n = o.str_req(key)?;
+        names
+            .get(n)
+            .copied()
+            .ok_or_else(|| o.err(key, format!("names state {n:?}, which is not in States")))
+    };
+    let mut branches = Vec::with_capacity(list.len());
+    for (i, b) in list.iter().enumerate() {
+        let Value::Object(m) = b else {
+            return Err(DefinitionError::new(
+                format!("{at}[{i}]"),
+                format!(
+                    "expected a mapping with Condition and Next, found {}",
+                    describe(b)
+                ),
+            ));
+        };
+        let bo = Obj::new(m, format!("{at}[{i}]"));
+        bo.only(&["Condition", "Next", "Description"], "a Choice branch")?;
+        bo.str_opt("Description")?;
+        let text = bo.str_req("Condition")?;
+        branches.push(ChoiceBranch {
+            condition: Some(condition(&bo.at("Condition"), text, Dialect::CloudFlow)?),
+            steps: None,
+            goto: Some(target(&bo, "Next")?),
+        });
+    }
+    // Choice page: Default is required.
+    let default = ChoiceBranch {
+        condition: None,
+        steps: None,
+        goto: Some(target(so, "Default")?),
+    };
+    Ok(ChoiceSpec {
+        branches,
+        default: Some(default),
+    })
+}
+
+/// Parse a condition with the expression language; `$Output` is refused (no output yet).
+pub(super) fn condition(at: &str, text: &str, dialect: Dialect) -> Result<expr::Expr> {
+    let e = expr::parse(text, dialect)
+        .map_err(|e| DefinitionError::new(at, format!("invalid condition: {e}")))?;
+    if e.roots().contains(&RootName::Output) {
+        return Err(DefinitionError::new(
+            at,
+            "a condition cannot read $Output (the state has no output yet)",
+        ));
+    }
+    Ok(e)
+}
+
+fn map(so: &Obj, depth: usize, count: &mut usize) -> Result<MapSpec> {
+    let Some(items) = so.get("ItemsPath") else {
+        return Err(so.err("ItemsPath", "required field is missing"));
+    };
+    let items = expr(so, "ItemsPath", items, false)?;
+    let Some(processor) = so.get("Processor") else {
+        return Err(so.err("Processor", "required field is missing"));
+    };
+    let processor = nested(processor, so.at("Processor"), depth + 1, count)?;
+    let key = if so.get("MaxConcuccency").is_some() {
+        "MaxConcuccency"
+    } else {
+        "MaxConcurrency"
+    };
+    let max_concurrency = so.u64_opt(key, u64::from(super::MAX_CONCURRENCY))?;
+    Ok(MapSpec {
+        items,
+        processor,
+        // 0 or absent: as many as the engine allows at once.
+        max_concurrency: match max_concurrency {
+            None | Some(0) => super::MAX_CONCURRENCY,
+            Some(n) => n as u32,
+        },
+        item_constructor: constructor(so, "ItemConstructor", false)?,
+        fdl_item: None,
     })
 }
 
@@ -183,6 +422,9 @@ fn alias(so: &Obj, key: &str, other: &str) -> Result<String> {
 fn parse_transition(so: &Obj, ty: &str, names: &HashMap<&str, usize>) -> Result<Option<usize>> {
     let next = so.str_opt("Next")?;
     let end = so.bool_opt("End")?;
+    if ty == "Choice" {
+        return Ok(None);
+    }
     if matches!(ty, "Succeed" | "Fail") {
         if next.is_some() {
             return Err(so.err(
@@ -266,99 +508,5 @@ fn parse_wait(so: &Obj) -> Result<WaitSpec> {
             }
         }
         many => Err(so.err(many[1], format!("give only one of {}", many.join(", ")))),
-    }
-}
-
-/// Parse a `.$` expression value at `so.key`.
-fn expr(so: &Obj, key: &str, v: &Value, allow_output: bool) -> Result<path::Path> {
-    expression(&so.at(key), v, allow_output)
-}
-
-fn expression(at: &str, v: &Value, allow_output: bool) -> Result<path::Path> {
-    let Value::String(s) = v else {
-        return Err(DefinitionError::new(
-            at,
-            format!("expected an expression string, found {}", describe(v)),
-        ));
-    };
-    let p = path::parse(s, Syntax::CloudFlow).map_err(|m| DefinitionError::new(at, m))?;
-    let current_output = p.root == Root::Context
-        && matches!(p.segments.as_slice(), [Segment::Key(a), Segment::Key(b), ..] if a == "Current" && b == "Output");
-    if !allow_output && (p.root == Root::Output || current_output) {
-        return Err(DefinitionError::new(
-            at,
-            "$Output can only be used inside OutputConstructor (Inputs and outputs page)",
-        ));
-    }
-    Ok(p)
-}
-
-fn constructor(so: &Obj, key: &str, allow_output: bool) -> Result<Option<Mapping>> {
-    let Some(m) = so.map_opt(key)? else {
-        return Ok(None);
-    };
-    let t = template_object(m, &so.at(key), 1, allow_output)?;
-    Ok(Some(Mapping::Constructor(t)))
-}
-
-/// Constructor map: keys ending in `.$` take an expression, others a constant; nested
-/// objects and arrays are constructors too ("Inputs and outputs" page).
-fn template_object(
-    m: &Map<String, Value>,
-    at: &str,
-    depth: usize,
-    allow_output: bool,
-) -> Result<Template> {
-    if depth > MAX_CONSTRUCTOR_DEPTH {
-        return Err(DefinitionError::new(
-            at,
-            format!("constructor is nested deeper than {MAX_CONSTRUCTOR_DEPTH} levels"),
-        ));
-    }
-    let mut out: Vec<(String, Template)> = Vec::with_capacity(m.len());
-    for (k, v) in m {
-        let here = join(at, k);
-        let (key, t) = match k.strip_suffix(".$") {
-            Some("") => {
-                return Err(DefinitionError::new(
-                    here,
-                    "a key ending in .$ needs a name before it",
-                ));
-            }
-            Some(base) => (
-                base.to_string(),
-                Template::Path(expression(&here, v, allow_output)?),
-            ),
-            None => (k.clone(), template(v, &here, depth + 1, allow_output)?),
-        };
-        if out.iter().any(|(existing, _)| *existing == key) {
-            return Err(DefinitionError::new(
-                here,
-                format!("key {key:?} is given twice (with and without .$)"),
-            ));
-        }
-        out.push((key, t));
-    }
-    Ok(Template::Object(out))
-}
-
-fn template(v: &Value, at: &str, depth: usize, allow_output: bool) -> Result<Template> {
-    match v {
-        Value::Object(m) => template_object(m, at, depth, allow_output),
-        Value::Array(items) => {
-            if depth > MAX_CONSTRUCTOR_DEPTH {
-                return Err(DefinitionError::new(
-                    at,
-                    format!("constructor is nested deeper than {MAX_CONSTRUCTOR_DEPTH} levels"),
-                ));
-            }
-            let ts = items
-                .iter()
-                .enumerate()
-                .map(|(i, item)| template(item, &format!("{at}[{i}]"), depth + 1, allow_output))
-                .collect::<Result<Vec<_>>>()?;
-            Ok(Template::Array(ts))
-        }
-        other => Ok(Template::Const(other.clone())),
     }
 }

@@ -3,12 +3,17 @@
 //! The engine (`crate::engine`) only ever sees the model in this module, never YAML.
 
 mod cloudflow;
+mod constructor;
+pub mod expr;
 mod fdl;
 pub(crate) mod model;
 pub(crate) mod path;
+mod rules;
 mod validate;
 
 pub(crate) use model::*;
+pub use model::{TaskMode, errors};
+pub use rules::{MAX_RETRY_ATTEMPTS, MAX_RETRY_INTERVAL_SECONDS, MAX_TASK_TIMEOUT_SECONDS};
 
 /// Largest accepted definition text, in bytes (checked by the API layer before `parse`).
 pub const MAX_DEFINITION_BYTES: usize = 128 * 1024;
@@ -22,6 +27,14 @@ pub const MAX_STATE_NAME_CHARS: usize = 128;
 pub const MAX_EXPRESSION_CHARS: usize = 1024;
 /// Longest Wait, in seconds (one year).
 pub const MAX_WAIT_SECONDS: u64 = 31_536_000;
+/// Deepest nesting of Parallel/Map (CloudFlow) or parallel/foreach/choice (FDL) scopes.
+pub const MAX_NESTING_DEPTH: usize = 8;
+/// Most branches of one Parallel state ("CloudFlow: Parallel": 50).
+pub const MAX_PARALLEL_BRANCHES: usize = 50;
+/// Most iterations of one Map/foreach alive at once (FDL "Foreach steps": 100).
+pub const MAX_CONCURRENCY: u32 = 100;
+/// Most items one Map/foreach may iterate over (a runtime error beyond).
+pub const MAX_MAP_ITEMS: usize = 10_000;
 /// Largest input or output of one state, serialized as JSON ("Inputs and outputs": 64 KiB).
 pub const MAX_STATE_DATA_BYTES: usize = 64 * 1024;
 
@@ -90,9 +103,29 @@ impl Flow {
         self.name.as_deref()
     }
 
-    /// Number of states (CloudFlow) or steps (FDL) in the definition.
+    /// Number of states (CloudFlow) or steps (FDL) in the definition, nested ones included.
     pub fn state_count(&self) -> usize {
-        self.root.states.len()
+        fn count(scope: &Scope) -> usize {
+            scope
+                .states
+                .iter()
+                .map(|s| {
+                    1 + match &s.kind {
+                        StateKind::Parallel(branches) => branches.iter().map(count).sum(),
+                        StateKind::Map(m) => count(&m.processor),
+                        StateKind::Choice(c) => c
+                            .branches
+                            .iter()
+                            .chain(c.default.as_ref())
+                            .filter_map(|b| b.steps.as_ref())
+                            .map(count)
+                            .sum(),
+                        _ => 0,
+                    }
+                })
+                .sum()
+        }
+        count(&self.root)
     }
 }
 

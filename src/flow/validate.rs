@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use super::{DefinitionError, MAX_STATE_NAME_CHARS, Scope};
+use super::{DefinitionError, MAX_STATE_NAME_CHARS, Scope, State, StateKind};
 
 pub(crate) type Result<T> = std::result::Result<T, DefinitionError>;
 
@@ -146,6 +146,60 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// A whole number from 0 to `max`, if present.
+    pub fn u64_opt(&self, key: &str, max: u64) -> Result<Option<u64>> {
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(v) => match v.as_u64() {
+                Some(n) if n <= max => Ok(Some(n)),
+                _ => Err(self.err(
+                    key,
+                    format!(
+                        "must be a whole number from 0 to {max}, found {}",
+                        describe(v)
+                    ),
+                )),
+            },
+        }
+    }
+
+    /// A number from `min` to `max`, if present.
+    pub fn f64_opt(&self, key: &str, min: f64, max: f64) -> Result<Option<f64>> {
+        match self.map.get(key) {
+            None => Ok(None),
+            Some(v) => match v.as_f64() {
+                Some(n) if n >= min && n <= max => Ok(Some(n)),
+                _ => Err(self.err(
+                    key,
+                    format!(
+                        "must be a number from {min} to {max}, found {}",
+                        describe(v)
+                    ),
+                )),
+            },
+        }
+    }
+
+    /// A required, non-empty list of non-empty strings.
+    pub fn str_list(&self, key: &str) -> Result<Vec<String>> {
+        let Some(list) = self.list_opt(key)? else {
+            return Err(self.err(key, "required field is missing"));
+        };
+        if list.is_empty() {
+            return Err(self.err(key, "must list at least one error name"));
+        }
+        list.iter()
+            .enumerate()
+            .map(|(i, v)| match v {
+                Value::String(s) if !s.is_empty() => Ok(s.clone()),
+                other => Err(DefinitionError::new(
+                    format!("{}[{i}]", self.at(key)),
+                    format!("expected an error name, found {}", describe(other)),
+                )),
+            })
+            .collect()
+    }
+
     /// A required field that must equal `expected` exactly (e.g. `SpecVersion: v1`).
     pub fn literal(&self, key: &str, expected: &str) -> Result<()> {
         let got = self.str_req(key)?;
@@ -169,9 +223,40 @@ pub(crate) fn check_name(name: &str, path: &str) -> Result<()> {
     Ok(())
 }
 
-/// Every state must be reachable from the start, and every reachable state must be able
-/// to reach an end (otherwise the flow can never finish). `where_` names state `i`.
-pub(crate) fn check_graph(scope: &Scope, where_: &dyn Fn(usize) -> String) -> Result<()> {
+/// States a state may move to: its `next`, its choice targets and its catch targets.
+fn successors(state: &State) -> impl Iterator<Item = usize> + '_ {
+    let choice: Vec<usize> = match &state.kind {
+        StateKind::Choice(c) => c
+            .branches
+            .iter()
+            .chain(c.default.as_ref())
+            .filter_map(|b| b.goto)
+            .collect(),
+        _ => Vec::new(),
+    };
+    state
+        .next
+        .into_iter()
+        .chain(choice)
+        .chain(state.catch.iter().map(|c| c.next))
+}
+
+/// Whether the scope can end right after `state` (no successor on some path).
+fn ends_here(state: &State) -> bool {
+    match &state.kind {
+        StateKind::Choice(c) => state.next.is_none() && c.falls_through(),
+        _ => state.next.is_none(),
+    }
+}
+
+/// Every reachable state must be able to reach an end (otherwise the flow can never
+/// finish); with `require_reachable` every state must also be reachable from the start.
+/// `where_` names state `i`.
+pub(crate) fn check_graph(
+    scope: &Scope,
+    where_: &dyn Fn(usize) -> String,
+    require_reachable: bool,
+) -> Result<()> {
     let n = scope.states.len();
     let mut reachable = vec![false; n];
     let mut stack = vec![scope.start];
@@ -180,11 +265,9 @@ pub(crate) fn check_graph(scope: &Scope, where_: &dyn Fn(usize) -> String) -> Re
             continue;
         }
         reachable[i] = true;
-        if let Some(next) = scope.states[i].next {
-            stack.push(next);
-        }
+        stack.extend(successors(&scope.states[i]));
     }
-    if let Some(i) = reachable.iter().position(|r| !r) {
+    if require_reachable && let Some(i) = reachable.iter().position(|r| !r) {
         return Err(DefinitionError::new(
             where_(i),
             format!(
@@ -193,38 +276,33 @@ pub(crate) fn check_graph(scope: &Scope, where_: &dyn Fn(usize) -> String) -> Re
             ),
         ));
     }
-    // A state ends if it has no successor; walk each chain (at most n steps).
-    let mut ends = vec![None::<bool>; n];
-    for i in 0..n {
-        let mut chain = Vec::new();
-        let mut cur = i;
-        let result = loop {
-            if let Some(known) = ends[cur] {
-                break known;
+    // Backwards from the states that can end the scope: who can reach an end.
+    let mut preds: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (i, s) in scope.states.iter().enumerate() {
+        for j in successors(s) {
+            if j < n {
+                preds[j].push(i);
             }
-            if chain.len() > n {
-                break false;
-            }
-            chain.push(cur);
-            match scope.states[cur].next {
-                None => break true,
-                Some(next) if next < n => cur = next,
-                Some(_) => break true,
-            }
-        };
-        for c in chain {
-            ends[c] = Some(result);
         }
-        if !result {
-            return Err(DefinitionError::new(
-                where_(i),
-                format!(
-                    "the flow has no end: from state {:?} the Next chain loops forever without \
-                     reaching a state with End: true, a Succeed or a Fail",
-                    scope.states[i].name
-                ),
-            ));
+    }
+    let mut can_end = vec![false; n];
+    let mut stack: Vec<usize> = (0..n).filter(|&i| ends_here(&scope.states[i])).collect();
+    while let Some(i) = stack.pop() {
+        if can_end[i] {
+            continue;
         }
+        can_end[i] = true;
+        stack.extend(preds[i].iter().copied().filter(|&p| !can_end[p]));
+    }
+    if let Some(i) = (0..n).find(|&i| reachable[i] && !can_end[i]) {
+        return Err(DefinitionError::new(
+            where_(i),
+            format!(
+                "the flow has no end: from state {:?} every path loops forever without \
+                 reaching a state with End: true, a Succeed or a Fail",
+                scope.states[i].name
+            ),
+        ));
     }
     Ok(())
 }

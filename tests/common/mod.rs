@@ -110,3 +110,18 @@ pub async fn create_flow(svc: &Service, name: &str, definition: &str, flow_type:
     )
     .await
 }
+
+/// Runs each named `async fn(Backend)` as two tests: on the embedded store and on DynamoDB.
+#[allow(unused_macros)]
+macro_rules! on_both_stores {
+    ($($case:ident),* $(,)?) => {
+        mod embedded { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { super::$case(crate::common::Backend::Embedded).await }
+        )* }
+        mod dynamodb { $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $case() { super::$case(crate::common::Backend::Dynamo).await }
+        )* }
+    };
+}

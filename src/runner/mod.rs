@@ -1,10 +1,15 @@
 //! Running a definition to its end in memory, on virtual time: waits, retry intervals and
 //! task sleeps take no real time. `fnf-lambda run` and the conformance suite use it; tasks are
-//! the built-in test tasks.
+//! the built-in test tasks. [`Driver`] is the loop shared with the service, which runs on real
+//! time instead.
+
+mod driver;
+
+pub use driver::{Driver, Step};
 
 use serde_json::{Map, Value};
 
-use crate::engine::{self, ExecutionContext, Outcome, Progress};
+use crate::engine::{self, EventKind, ExecutionContext, HistoryEvent, Outcome};
 use crate::flow::{self, DefinitionError, FlowType};
 
 /// Transitions after which a local run gives up (a flow that loops forever).
@@ -35,9 +40,11 @@ pub struct LocalRun {
     pub visited: Vec<String>,
     /// Virtual time spent waiting.
     pub waited_ms: i64,
+    /// The execution's history.
+    pub events: Vec<HistoryEvent>,
 }
 
-/// Parses, validates and runs `definition` with `input`.
+/// Parses, validates and runs `definition` with `input`, jumping over every wait.
 pub fn run_definition(
     definition: &str,
     kind: FlowType,
@@ -50,33 +57,35 @@ pub fn run_definition(
         execution_name: options.execution_name.clone(),
         started_ms: options.start_ms,
     };
-    let mut checkpoint = engine::start(&model, input);
+    let mut driver = Driver::new(&model, ctx, input);
     let mut now = options.start_ms;
-    loop {
-        let progress = engine::advance(&model, &mut checkpoint, &ctx, now, 1024);
-        if checkpoint.transitions() > MAX_LOCAL_TRANSITIONS {
-            let outcome = Outcome::Failed {
+    let mut events = Vec::new();
+    let outcome = loop {
+        let step = driver.step(now);
+        events.append(&mut driver.take_events());
+        if driver.checkpoint().transitions() > MAX_LOCAL_TRANSITIONS {
+            break Outcome::Failed {
                 error: engine::RUNTIME_ERROR.into(),
                 cause: format!("the local run stopped after {MAX_LOCAL_TRANSITIONS} transitions"),
             };
-            return Ok(finish(outcome, &checkpoint, now - options.start_ms));
         }
-        match progress {
-            Progress::Finished(outcome) => {
-                return Ok(finish(outcome, &checkpoint, now - options.start_ms));
-            }
-            Progress::Yielded => {}
-            Progress::WaitUntil { until_ms } => now = now.max(until_ms),
+        match step {
+            Step::Finished(outcome) => break outcome,
+            Step::Continue => {}
+            Step::WaitUntil(t) => now = now.max(t),
         }
-    }
-}
-
-fn finish(outcome: Outcome, checkpoint: &engine::Checkpoint, waited_ms: i64) -> LocalRun {
-    LocalRun {
+    };
+    let visited = events
+        .iter()
+        .filter(|e| e.kind == EventKind::StepEntered)
+        .map(|e| e.step_name.clone())
+        .collect();
+    Ok(LocalRun {
         outcome,
-        visited: checkpoint.visited().to_vec(),
-        waited_ms,
-    }
+        visited,
+        waited_ms: now - options.start_ms,
+        events,
+    })
 }
 
 /// Which language a definition is written in, by its top-level keys: `Type: StateMachine` is
