@@ -430,6 +430,44 @@ class ListExecutionsTest(SdkTestCase):
         self.assertEqual(failed.body.executions, [], body_of(failed))
 
 
+class GetExecutionHistoryTest(SdkTestCase):
+    def test_history_of_a_flow_with_a_retried_task(self):
+        name = PREFIX + "_retry"
+        definition = "\n".join([
+            "Type: StateMachine", "SpecVersion: v1", "Name: " + name, "StartAt: call", "States:",
+            "  - Type: Task", "    Name: call", "    Action: Test:Flaky",
+            "    Parameters:", "      Failures: 1", "    Retry:",
+            "      - Errors: [FnF.ALL]", "        IntervalSeconds: 0", "        MaxAttempts: 2",
+            "    End: true", "",
+        ])
+        self.call("CreateFlow", lambda: self.create_flow(name, definition))
+        started = self.call("StartExecution", lambda: self.start(name, "retried"))
+        self.assertEqual(started.body.status, "Succeeded", body_of(started))
+        events, token = [], None
+        while True:
+            page = self.call("GetExecutionHistory", lambda: self.client.get_execution_history(
+                fnf_models.GetExecutionHistoryRequest(
+                    flow_name=name, execution_name="retried", limit=3, next_token=token)))
+            self.assertLessEqual(len(page.body.events), 3, body_of(page))
+            events.extend(page.body.events)
+            token = page.body.next_token
+            if not token:
+                break
+        self.assertEqual([e.event_id for e in events], list(range(1, len(events) + 1)))
+        kinds = [e.type for e in events]
+        self.assertEqual(kinds[0], "ExecutionStarted", kinds)
+        self.assertEqual(kinds[-1], "ExecutionSucceeded", kinds)
+        self.assertEqual(kinds.count("TaskScheduled"), 2, kinds)
+        for e in events:
+            self.assertRegex(e.time or "", TIME_RE)
+            self.assertIsInstance(json.loads(e.event_detail), dict)
+        self.assertApiError(
+            lambda: self.client.get_execution_history(fnf_models.GetExecutionHistoryRequest(
+                flow_name=name, execution_name="nope")),
+            "ExecutionNotExists", 404,
+        )
+
+
 class FdlFlowTest(SdkTestCase):
     def test_fdl_flow_runs_and_succeeds(self):
         name = PREFIX + "_fdl"
