@@ -2,6 +2,7 @@
 //! results, and telling the caller when to come back. The caller owns time: the service sleeps
 //! for real, `run_definition` jumps on virtual time. Tasks are the built-in test tasks for now.
 
+use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use crate::engine::{
@@ -24,38 +25,56 @@ pub enum Step {
 }
 
 /// A task result that becomes visible at a time (a Sleep task's, or an instant one's).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 struct Pending {
     task_id: String,
     ready_at_ms: i64,
     result: TaskResult,
 }
 
-pub struct Driver<'f> {
-    flow: &'f Flow,
-    ctx: ExecutionContext,
+/// Everything needed to carry an execution on in another invocation: the engine's checkpoint
+/// plus the task results not yet due. Serializable, so it can be stored between invocations.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DriverState {
     checkpoint: Checkpoint,
     pending: Vec<Pending>,
     wake_at_ms: Option<i64>,
 }
 
+pub struct Driver<'f> {
+    flow: &'f Flow,
+    ctx: ExecutionContext,
+    state: DriverState,
+}
+
 impl<'f> Driver<'f> {
     pub fn new(flow: &'f Flow, ctx: ExecutionContext, input: Map<String, Value>) -> Driver<'f> {
-        Driver {
-            flow,
-            ctx,
-            checkpoint: engine::start(flow, input),
+        let checkpoint = engine::start(flow, input);
+        let state = DriverState {
+            checkpoint,
             pending: Vec::new(),
             wake_at_ms: None,
-        }
+        };
+        Driver { flow, ctx, state }
+    }
+
+    /// Carries on from a stored state.
+    pub fn resume(flow: &'f Flow, ctx: ExecutionContext, state: DriverState) -> Driver<'f> {
+        Driver { flow, ctx, state }
     }
 
     /// Events recorded since the last call.
     pub fn take_events(&mut self) -> Vec<HistoryEvent> {
-        self.checkpoint.take_events()
+        self.state.checkpoint.take_events()
     }
 
     pub fn checkpoint(&self) -> &Checkpoint {
-        &self.checkpoint
+        &self.state.checkpoint
+    }
+
+    /// What to store to carry on later.
+    pub fn state(&self) -> &DriverState {
+        &self.state
     }
 
     /// Moves the execution on at time `now_ms`.
@@ -63,7 +82,7 @@ impl<'f> Driver<'f> {
         self.deliver_due(now_ms);
         match engine::advance(
             self.flow,
-            &mut self.checkpoint,
+            &mut self.state.checkpoint,
             &self.ctx,
             now_ms,
             TRANSITIONS_PER_STEP,
@@ -83,13 +102,13 @@ impl<'f> Driver<'f> {
                     };
                     let ready_at_ms =
                         now_ms.saturating_add(i64::try_from(delay_ms).unwrap_or(i64::MAX));
-                    self.pending.push(Pending {
+                    self.state.pending.push(Pending {
                         task_id: task.id,
                         ready_at_ms,
                         result,
                     });
                 }
-                self.wake_at_ms = wake_at_ms;
+                self.state.wake_at_ms = wake_at_ms;
                 match self.next_time() {
                     Some(t) if t <= now_ms => Step::Continue,
                     Some(t) => Step::WaitUntil(t),
@@ -104,8 +123,8 @@ impl<'f> Driver<'f> {
     }
 
     fn next_time(&self) -> Option<i64> {
-        let task = self.pending.iter().map(|p| p.ready_at_ms).min();
-        match (task, self.wake_at_ms) {
+        let task = self.state.pending.iter().map(|p| p.ready_at_ms).min();
+        match (task, self.state.wake_at_ms) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         }
@@ -113,15 +132,16 @@ impl<'f> Driver<'f> {
 
     fn deliver_due(&mut self, now_ms: i64) {
         let (due, later): (Vec<_>, Vec<_>) = self
+            .state
             .pending
             .drain(..)
             .partition(|p| p.ready_at_ms <= now_ms);
-        self.pending = later;
+        self.state.pending = later;
         for p in due {
             // A refused result (the task timed out meanwhile) is expected and changes nothing.
             let _ = engine::complete_task(
                 self.flow,
-                &mut self.checkpoint,
+                &mut self.state.checkpoint,
                 &self.ctx,
                 &p.task_id,
                 p.result,

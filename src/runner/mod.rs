@@ -5,7 +5,7 @@
 
 mod driver;
 
-pub use driver::{Driver, Step};
+pub use driver::{Driver, DriverState, Step};
 
 use serde_json::{Map, Value};
 
