@@ -16,6 +16,8 @@ pub enum FnfError {
     ExecutionAlreadyExists { flow: String, execution: String },
     #[error("Execution {execution} for flow {flow} does not exist.")]
     ExecutionNotExists { flow: String, execution: String },
+    #[error("Execution {execution} for flow {flow} has already ended.")]
+    ExecutionAlreadyStopped { flow: String, execution: String },
     #[error("Flow {0} already exists.")]
     FlowAlreadyExists(String),
     #[error("Flow {0} does not exist.")]
@@ -45,6 +47,7 @@ impl FnfError {
             FnfError::EntityTooLarge(_) => "EntityTooLarge",
             FnfError::ExecutionAlreadyExists { .. } => "ExecutionAlreadyExists",
             FnfError::ExecutionNotExists { .. } => "ExecutionNotExists",
+            FnfError::ExecutionAlreadyStopped { .. } => "ExecutionAlreadyStopped",
             FnfError::FlowAlreadyExists(_) => "FlowAlreadyExists",
             FnfError::FlowNotExists(_) => "FlowNotExists",
             FnfError::InvalidArgument(_) => "InvalidArgument",

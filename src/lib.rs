@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod clock;
+pub mod dispatch;
 pub mod engine;
 pub mod entry;
 pub mod error;

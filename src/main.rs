@@ -5,9 +5,12 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use fnf_lambda::clock::SystemClock;
+use fnf_lambda::dispatch::invoke::InvokeDispatcher;
 use fnf_lambda::entry::{self, StoreChoice, cli};
 use fnf_lambda::logging;
 use fnf_lambda::store::dynamo::DynamoStore;
+use std::sync::Arc;
 
 const USAGE: &str = "\
 fnf-lambda: a Serverless Workflow (fnf 2019-03-15) service
@@ -32,6 +35,10 @@ ENVIRONMENT:
   AWS_ENDPOINT_URL_DYNAMODB       a local DynamoDB endpoint
   FNF_STORE=embedded              use the embedded store even when TABLE_NAME is set
   FNF_DATA_DIR                    embedded store directory
+  FNF_RESPONSE_BUDGET_MS          how long StartExecution runs a flow before answering Running (5000)
+  FNF_INVOCATION_BUDGET_MS        how long one invocation drives an execution before handing over
+  FNF_CONTINUATION                invoke (Lambda default) or local (in this process)
+  FNF_SWEEP_INTERVAL_MS           how often `serve` sweeps for due executions (10000)
   RUST_LOG                        log filter (default info)
 ";
 
@@ -115,9 +122,19 @@ async fn lambda() -> Result<(), String> {
         .open()
         .await
         .map_err(|e| e.to_string())?;
-    entry::lambda::run(entry::service(store))
-        .await
-        .map_err(|e| e.to_string())
+    // Lambda allows 15 minutes; each invocation's own deadline narrows this further.
+    let budgets = entry::budgets_from_env(600_000);
+    let service = match std::env::var("FNF_CONTINUATION").as_deref() {
+        Ok("inline" | "local") => entry::local_service(store, budgets),
+        _ => {
+            let function = std::env::var("FNF_FUNCTION_NAME")
+                .or_else(|_| std::env::var("AWS_LAMBDA_FUNCTION_NAME"))
+                .map_err(|_| "FNF_FUNCTION_NAME (or AWS_LAMBDA_FUNCTION_NAME) must name this function for continuations")?;
+            let dispatcher = InvokeDispatcher::from_env(function, SystemClock).await;
+            entry::service(store).with_continuations(Arc::new(dispatcher), budgets)
+        }
+    };
+    entry::lambda::run(service).await.map_err(|e| e.to_string())
 }
 
 async fn serve(args: &[String]) -> Result<(), String> {
@@ -164,7 +181,8 @@ async fn serve(args: &[String]) -> Result<(), String> {
             tracing::info!("serving the fnf API on http://{local} (DynamoDB table {table})")
         }
     }
-    entry::serve::run(entry::service(store), listener)
+    let service = entry::local_service(store, entry::budgets_from_env(60_000));
+    entry::serve::run(service, listener)
         .await
         .map_err(|e| e.to_string())
 }

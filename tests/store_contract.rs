@@ -40,6 +40,7 @@ fn exec(flow: &str, name: &str, started_ms: i64) -> ExecutionRecord {
         started_ms,
         stopped_ms: None,
         version: 1,
+        ..ExecutionRecord::default()
     }
 }
 
@@ -411,6 +412,65 @@ async fn history_is_idempotent_ordered_and_paged(store: Arc<dyn Store>) {
     assert_eq!(store.get_execution("f", "e").await.unwrap(), None);
 }
 
+async fn due_index_follows_running_executions(store: Arc<dyn Store>) {
+    let mut a = exec("f", "a", 1);
+    a.due_ms = Some(5_000);
+    a.checkpoint = Some("{}".into());
+    a.lease_owner = Some("inv-1".into());
+    a.lease_until_ms = Some(5_000);
+    store.claim_execution(&a).await.unwrap();
+    let mut b = exec("f", "b", 1);
+    b.due_ms = Some(3_000);
+    store.claim_execution(&b).await.unwrap();
+    store
+        .claim_execution(&exec("f", "not-due", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_execution("f", "a").await.unwrap(),
+        Some(a.clone()),
+        "lease and checkpoint round-trip"
+    );
+
+    let due = store.list_due(4_000, 10).await.unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|d| (d.name.as_str(), d.version, d.due_ms))
+            .collect::<Vec<_>>(),
+        [("b", 1, 3_000)]
+    );
+    let due = store.list_due(10_000, 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+        ["b", "a"],
+        "earliest first"
+    );
+    assert_eq!(store.list_due(10_000, 1).await.unwrap().len(), 1);
+
+    // Moving the due time moves the entry; ending the execution takes it out.
+    let moved = ExecutionRecord {
+        due_ms: Some(20_000),
+        version: 2,
+        ..a.clone()
+    };
+    store.update_execution(&moved, 1).await.unwrap();
+    let ended = ExecutionRecord {
+        status: ExecutionStatus::Succeeded,
+        due_ms: Some(1),
+        version: 2,
+        ..b.clone()
+    };
+    store.update_execution(&ended, 1).await.unwrap();
+    assert!(store.list_due(10_000, 10).await.unwrap().is_empty());
+    let due = store.list_due(20_000, 10).await.unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|d| (d.name.as_str(), d.version))
+            .collect::<Vec<_>>(),
+        [("a", 2)]
+    );
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -445,6 +505,7 @@ contract!(
     executions_list_filter_and_page,
     big_items_round_trip,
     history_is_idempotent_ordered_and_paged,
+    due_index_follows_running_executions,
 );
 
 #[tokio::test]

@@ -11,13 +11,23 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use super::request::{HttpRequest, MAX_BODY_BYTES};
+use crate::dispatch::Continuation;
+use crate::dispatch::invoke::CONTINUATION_KEY;
 use crate::error::FnfError;
+
+/// The key of the sweep event.
+pub const SWEEP_KEY: &str = "fnfSweep";
 
 /// What an incoming Lambda event is, by its shape.
 #[derive(Debug)]
 pub enum Incoming {
     Http(Flavor, HttpRequest),
     Direct(Map<String, Value>),
+    /// This function's own continuation (an async Invoke; never reachable from HTTP, whose
+    /// events are recognized first and whose bodies are only ever fnf parameters).
+    Continuation(Continuation),
+    /// The periodic sweep (the schedule in template.yaml sends `{"fnfSweep": {}}`).
+    Sweep,
 }
 
 /// How to answer: the response shape follows the event's.
@@ -57,6 +67,14 @@ pub fn classify(event: Value) -> Result<Incoming, (Flavor, FnfError)> {
         return from_v1(req)
             .map(|r| Incoming::Http(Flavor::V1, r))
             .map_err(|e| (Flavor::V1, e));
+    }
+    if let Some(c) = map.get(CONTINUATION_KEY) {
+        return serde_json::from_value(c.clone())
+            .map(Incoming::Continuation)
+            .map_err(|e| (Flavor::Direct, malformed(e)));
+    }
+    if map.contains_key(SWEEP_KEY) {
+        return Ok(Incoming::Sweep);
     }
     if map.contains_key("Action") {
         return Ok(Incoming::Direct(map));

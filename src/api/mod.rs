@@ -29,9 +29,39 @@ pub async fn handle_event(service: &Service, event: Value, request_id: &str) -> 
             };
             (Flavor::Direct, answer)
         }
+        Ok(Incoming::Continuation(c)) => {
+            (Flavor::Direct, continuation(service, c, request_id).await)
+        }
+        Ok(Incoming::Sweep) => {
+            let answer = match service.sweep().await {
+                Ok(n) => Answer {
+                    status: 200,
+                    body: serde_json::json!({ "RequestId": request_id, "Dispatched": n }),
+                },
+                Err(err) => error_answer(&err, request_id),
+            };
+            (Flavor::Direct, answer)
+        }
         Err((flavor, err)) => (flavor, error_answer(&err, request_id)),
     };
     event::respond(flavor, answer.status, answer.body, request_id)
+}
+
+/// Runs a continuation; the answer says whether this invocation drove the execution.
+async fn continuation(
+    service: &Service,
+    c: crate::dispatch::Continuation,
+    request_id: &str,
+) -> Answer {
+    let span = tracing::info_span!("fnf", request_id = %request_id, action = "Continuation", execution = %c.name);
+    async move {
+        match service.continue_execution(&c, request_id).await {
+            Ok(done) => Answer { status: 200, body: serde_json::json!({ "RequestId": request_id, "Continued": format!("{done:?}") }) },
+            Err(err) => error_answer(&err, request_id),
+        }
+    }
+    .instrument(span)
+    .await
 }
 
 /// Handles one HTTP request (from an event or from `serve`).

@@ -8,7 +8,6 @@ use super::events::{EventKind, short};
 use super::mapping::kind_of;
 use super::run::{Act, Entry, Failure, Rt, Step, Thread};
 use super::state::checked;
-use crate::flow::path::lookup_in_map;
 use crate::flow::{FlowType, MAX_MAP_ITEMS, Scope, State, StateKind};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,36 +66,24 @@ impl Rt<'_> {
         let (total, items) = match &state.kind {
             StateKind::Parallel(branches) => (branches.len(), Vec::new()),
             StateKind::Map(m) => {
-                let found = match &entry.input {
-                    Value::Object(o) => lookup_in_map(o, &m.items.segments),
-                    _ => None,
-                };
-                let found = match m.items.root {
-                    crate::flow::path::Root::Input => found,
-                    _ => self.env(state, &entry.input).resolve(&m.items).ok(),
-                };
-                let items = match found {
-                    Some(Value::Array(a)) if a.len() <= MAX_MAP_ITEMS => Ok(a),
-                    Some(Value::Array(a)) => Err(format!(
+                let computed = self.env(state, &entry.input).compute(&m.items);
+                let items = computed.and_then(|items| match items {
+                    Value::Array(a) if a.len() <= MAX_MAP_ITEMS => Ok(a),
+                    Value::Array(a) => Err(format!(
                         "{} has {} items; at most {MAX_MAP_ITEMS} are allowed",
-                        m.items.text,
+                        m.items.text(),
                         a.len()
                     )),
-                    Some(other) => Err(format!(
+                    other => Err(format!(
                         "{} is {}, not an array",
-                        m.items.text,
+                        m.items.text(),
                         kind_of(&other)
                     )),
-                    None => Err(format!(
-                        "path {} matches nothing in the input",
-                        m.items.text
-                    )),
-                };
+                });
                 match items {
                     Ok(a) => (a.len(), a),
                     Err(cause) => {
-                        let f = Failure::runtime(format!("state {:?}: {cause}", state.name));
-                        return self.fail(scope, state, th, entry, f);
+                        return self.fail_runtime(scope, state, th, entry, &cause);
                     }
                 }
             }
@@ -136,8 +123,7 @@ impl Rt<'_> {
                     match (self.child_input(state, &mut f, i), child_scope(state, i)) {
                         (Ok(v), Some(s)) => (v, s.start),
                         (Err(cause), _) => {
-                            let cause = format!("state {:?}: {cause}", state.name);
-                            return self.fail(scope, state, th, f.entry, Failure::runtime(cause));
+                            return self.fail_runtime(scope, state, th, f.entry, &cause);
                         }
                         (_, None) => {
                             let cause = format!("state {:?} has no branch {i}", state.name);
@@ -254,10 +240,7 @@ impl Rt<'_> {
         };
         match checked {
             Ok((raw, local)) => self.complete(scope, state, th, entry, raw, local, None),
-            Err(cause) => {
-                let f = Failure::runtime(format!("state {:?}: {cause}", state.name));
-                self.fail(scope, state, th, entry, f)
-            }
+            Err(cause) => self.fail_runtime(scope, state, th, entry, &cause),
         }
     }
 }

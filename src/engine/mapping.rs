@@ -5,9 +5,10 @@ use std::cell::OnceCell;
 use serde_json::{Map, Value, json};
 
 use super::ExecutionContext;
+pub use crate::flow::expr::kind_of;
 use crate::flow::expr::{self, RootName};
 use crate::flow::path::{Path, Root, lookup};
-use crate::flow::{FlowType, MAX_STATE_DATA_BYTES, Mapping, Template};
+use crate::flow::{Computed, FlowType, MAX_STATE_DATA_BYTES, Mapping, Template};
 use crate::time::format_rfc3339;
 
 type Object = Map<String, Value>;
@@ -78,6 +79,14 @@ impl<'a> Env<'a> {
         })
     }
 
+    /// The value of a path or an expression over this Env.
+    pub fn compute(&self, c: &Computed) -> Result<Value, String> {
+        match c {
+            Computed::Path(p) => self.resolve(p),
+            Computed::Expr(e) => e.eval(self).map_err(|e| e.to_string()),
+        }
+    }
+
     /// `$Context` (CloudFlow "Data passing" page) or `$context` (FDL, lower-case names);
     /// built once per Env, only when an expression reads it.
     fn context(&self) -> &Value {
@@ -136,8 +145,7 @@ impl<'a> Env<'a> {
     pub fn eval(&self, t: &Template) -> Result<Value, String> {
         Ok(match t {
             Template::Const(v) => v.clone(),
-            Template::Path(p) => self.resolve(p)?,
-            Template::Expr(e) => e.eval(self).map_err(|e| e.to_string())?,
+            Template::Computed(c) => self.compute(c)?,
             Template::Object(fields) => {
                 let mut m = Map::with_capacity(fields.len());
                 for (k, t) in fields {
@@ -206,15 +214,23 @@ pub(super) fn seed(execution: &str, event_id: u64) -> u64 {
     h
 }
 
-/// How messages name a JSON value's type ("an array", ...).
-pub fn kind_of(v: &Value) -> &'static str {
+/// A whole number of seconds from 0 to `max` (`30` or `30.0`), else None.
+pub(super) fn whole_seconds(v: &Value, max: u64) -> Option<u64> {
+    let n = v.as_number()?;
+    let secs = n.as_u64().or_else(|| {
+        n.as_f64()
+            .filter(|f| f.fract() == 0.0 && *f >= 0.0 && *f <= max as f64)
+            .map(|f| f as u64)
+    })?;
+    (secs <= max).then_some(secs)
+}
+
+/// A value for error messages: numbers and (short) strings as written, others by type.
+pub(super) fn describe_value(v: &Value) -> String {
     match v {
-        Value::Null => "null",
-        Value::Bool(_) => "a boolean",
-        Value::Number(_) => "a number",
-        Value::String(_) => "a string",
-        Value::Array(_) => "an array",
-        Value::Object(_) => "an object",
+        Value::Number(n) => format!("number {n}"),
+        Value::String(s) => format!("string {:?}", s.chars().take(40).collect::<String>()),
+        other => kind_of(other).to_string(),
     }
 }
 

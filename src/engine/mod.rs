@@ -6,8 +6,10 @@
 mod events;
 mod fork;
 mod mapping;
+mod recovery;
 mod run;
 mod state;
+mod task;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};

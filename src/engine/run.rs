@@ -137,6 +137,15 @@ impl Rt<'_> {
         self.wake = Some(self.wake.map_or(t, |w| w.min(t)));
     }
 
+    /// Whether `until_ms` has come; if not, wake up then.
+    fn due(&mut self, until_ms: i64) -> bool {
+        if self.now < until_ms {
+            self.wake_at(until_ms);
+            return false;
+        }
+        true
+    }
+
     pub fn event(&mut self, kind: EventKind, step: &str, detail: Value) -> u64 {
         self.log.push(kind, step, None, self.now, detail)
     }
@@ -160,8 +169,7 @@ impl Rt<'_> {
                     self.enter(scope, state, th)
                 }
                 Act::Wait { until_ms, input } => {
-                    if self.now < until_ms {
-                        self.wake_at(until_ms);
+                    if !self.due(until_ms) {
                         th.act = Act::Wait { until_ms, input };
                         return Step::Blocked;
                     }
@@ -177,8 +185,7 @@ impl Rt<'_> {
                     )
                 }
                 Act::Backoff { until_ms, entry } => {
-                    if self.now < until_ms {
-                        self.wake_at(until_ms);
+                    if !self.due(until_ms) {
                         th.act = Act::Backoff { until_ms, entry };
                         return Step::Blocked;
                     }
@@ -203,36 +210,32 @@ impl Rt<'_> {
 
 /// Hand every request not yet announced to the caller, in tree order (deterministic).
 pub(super) fn announce(th: &mut Thread, rt: &mut Rt) {
-    visit_tasks(th, &mut |t| {
+    for t in tasks(th) {
         if let Some(r) = t.request.take() {
             rt.announce.push(r);
         }
-        false
-    });
+    }
 }
 
 /// The task with this id, if it is still in the tree.
 pub(super) fn find_task<'t>(th: &'t mut Thread, id: &str) -> Option<&'t mut TaskRun> {
-    match &mut th.act {
-        Act::Task(t) if t.id == id => Some(t),
-        Act::Fork(f) => f
-            .running
-            .iter_mut()
-            .find_map(|c| find_task(&mut c.thread, id)),
-        Act::Sub { thread, .. } => find_task(thread, id),
-        _ => None,
-    }
+    tasks(th).into_iter().find(|t| t.id == id)
 }
 
-/// Call `f` on every task in the tree until it returns true.
-fn visit_tasks(th: &mut Thread, f: &mut dyn FnMut(&mut TaskRun) -> bool) -> bool {
-    match &mut th.act {
-        Act::Task(t) => f(t),
-        Act::Fork(fork) => fork
-            .running
-            .iter_mut()
-            .any(|c| visit_tasks(&mut c.thread, f)),
-        Act::Sub { thread, .. } => visit_tasks(thread, f),
-        _ => false,
+/// Every pending task in the tree, in tree order.
+fn tasks(th: &mut Thread) -> Vec<&mut TaskRun> {
+    fn walk<'t>(th: &'t mut Thread, out: &mut Vec<&'t mut TaskRun>) {
+        match &mut th.act {
+            Act::Task(t) => out.push(t),
+            Act::Fork(fork) => fork
+                .running
+                .iter_mut()
+                .for_each(|c| walk(&mut c.thread, out)),
+            Act::Sub { thread, .. } => walk(thread, out),
+            _ => {}
+        }
     }
+    let mut out = Vec::new();
+    walk(th, &mut out);
+    out
 }

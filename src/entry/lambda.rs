@@ -10,7 +10,9 @@ use crate::service::Service;
 
 pub async fn run(service: Service) -> Result<(), lambda_runtime::Error> {
     let handler = service_fn(|event: LambdaEvent<Value>| {
-        let service = service.clone();
+        // This invocation's deadline narrows the budgets (a deadline in the past or beyond
+        // Lambda's 15 minutes, as `cargo lambda watch` sends, means unknown).
+        let service = service.within_deadline(event.context.deadline as i64);
         async move {
             let answer =
                 api::handle_event(&service, event.payload, &event.context.request_id).await;

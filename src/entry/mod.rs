@@ -4,12 +4,14 @@
 pub mod cli;
 pub mod lambda;
 pub mod serve;
+pub mod worker;
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::SystemClock;
-use crate::service::Service;
+use crate::dispatch::local::LocalDispatcher;
+use crate::service::{Budgets, Service};
 use crate::store::dynamo::DynamoStore;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{Store, StoreError};
@@ -58,4 +60,43 @@ pub fn data_dir_from_env() -> PathBuf {
 /// A service on the real clock.
 pub fn service(store: Arc<dyn Store>) -> Service {
     Service::new(store, Arc::new(SystemClock))
+}
+
+fn env_ms(name: &str) -> Option<i64> {
+    std::env::var(name)
+        .ok()?
+        .trim()
+        .parse()
+        .ok()
+        .filter(|v: &i64| *v > 0)
+}
+
+/// Budgets from the environment: `FNF_RESPONSE_BUDGET_MS` (default 5 s, what a synchronous
+/// caller waits before it gets `Running`), `FNF_INVOCATION_BUDGET_MS` (how long one
+/// invocation drives before it checkpoints; default `default_invocation_ms`),
+/// `FNF_LEASE_MARGIN_MS` (default 2 s).
+pub fn budgets_from_env(default_invocation_ms: i64) -> Budgets {
+    let invocation_ms = env_ms("FNF_INVOCATION_BUDGET_MS").unwrap_or(default_invocation_ms);
+    Budgets {
+        response_ms: env_ms("FNF_RESPONSE_BUDGET_MS")
+            .unwrap_or(5_000)
+            .min(invocation_ms),
+        invocation_ms,
+        lease_margin_ms: env_ms("FNF_LEASE_MARGIN_MS").unwrap_or(2_000),
+    }
+}
+
+/// How often the in-process sweep runs (`FNF_SWEEP_INTERVAL_MS`, default 10 s).
+pub fn sweep_interval_from_env() -> std::time::Duration {
+    std::time::Duration::from_millis(env_ms("FNF_SWEEP_INTERVAL_MS").unwrap_or(10_000) as u64)
+}
+
+/// A service whose continuations run in this process (serve, `cargo lambda watch`), with its
+/// worker and sweeper started.
+pub fn local_service(store: Arc<dyn Store>, budgets: Budgets) -> Service {
+    let (dispatcher, queue) = LocalDispatcher::new(SystemClock);
+    let service = service(store).with_continuations(Arc::new(dispatcher), budgets);
+    worker::spawn_worker(service.clone(), queue);
+    worker::spawn_sweeper(service.clone(), sweep_interval_from_env());
+    service
 }

@@ -7,15 +7,14 @@ use std::collections::HashMap;
 
 use serde_json::{Map, Value};
 
-use super::cloudflow::condition;
-use super::expr::{self, Dialect};
-use super::path::{self, Syntax};
+use super::computed::{self, Unavailable, condition, looks_like_expression};
+use super::expr::Dialect;
+use super::path::Syntax;
 use super::rules::{self, MAX_TASK_TIMEOUT_SECONDS};
-use super::validate::{Obj, Result, check_graph, check_name, describe};
+use super::validate::{Obj, Result, check_graph, describe, named_states};
 use super::{
-    ChoiceBranch, ChoiceSpec, DefinitionError, Flow, FlowType, MAX_CONCURRENCY, MAX_NESTING_DEPTH,
-    MAX_PARALLEL_BRANCHES, MAX_STATES, MAX_WAIT_SECONDS, MapSpec, Mapping, Scope, State, StateKind,
-    Target, TaskMode, TaskSpec, Template, TimeoutSpec, WaitSpec,
+    ChoiceBranch, ChoiceSpec, DefinitionError, Flow, FlowType, MAX_NESTING_DEPTH, MapSpec, Mapping,
+    Scope, State, StateKind, Target, TaskSpec, Template, TimeoutSpec, WaitSpec,
 };
 
 const TOP_FIELDS: &[&str] = &[
@@ -56,50 +55,17 @@ pub(super) fn parse(top: &Map<String, Value>) -> Result<Flow> {
 /// A list of steps run in order; each step's output merges into the parent's local data.
 /// `count` totals the steps of the whole definition, nested ones included.
 fn sequence(list: &[Value], at: &str, depth: usize, count: &mut usize) -> Result<Scope> {
-    if list.is_empty() {
-        return Err(DefinitionError::new(at, "must list at least one step"));
-    }
-    if depth > MAX_NESTING_DEPTH {
+    if depth > MAX_NESTING_DEPTH && !list.is_empty() {
         return Err(DefinitionError::new(
             at,
             format!("steps are nested deeper than {MAX_NESTING_DEPTH} levels"),
         ));
     }
-    *count += list.len();
-    if *count > MAX_STATES {
-        return Err(DefinitionError::new(
-            at,
-            format!(
-                "has {} steps (with nested ones); at most {MAX_STATES} are allowed",
-                *count
-            ),
-        ));
-    }
-    let mut names: HashMap<&str, usize> = HashMap::new();
-    let mut objs = Vec::with_capacity(list.len());
-    for (i, v) in list.iter().enumerate() {
-        let path = format!("{at}[{i}]");
-        let Value::Object(m) = v else {
-            return Err(DefinitionError::new(
-                path,
-                format!("expected a mapping (one step), found {}", describe(v)),
-            ));
-        };
-        let so = Obj::new(m, path);
-        let name = so.str_req("name")?;
-        check_name(name, &so.at("name"))?;
-        if let Some(prev) = names.insert(name, i) {
-            return Err(so.err(
-                "name",
-                format!("duplicate step name {name:?} (also used by {at}[{prev}])"),
-            ));
-        }
-        objs.push((so, name));
-    }
+    let (objs, names) = named_states(list, at, "name", "step", count)?;
     let mut states = Vec::with_capacity(objs.len());
-    for (i, (so, name)) in objs.iter().enumerate() {
+    for (i, so) in objs.iter().enumerate() {
         let last = i + 1 == objs.len();
-        states.push(step(so, name, last, i, &names, depth, count)?);
+        states.push(step(so, last, i, &names, depth, count)?);
     }
     let scope = Scope { states, start: 0 };
     // No reachability check: steps after an `end: true` step are dead code unless a goto
@@ -110,7 +76,6 @@ fn sequence(list: &[Value], at: &str, depth: usize, count: &mut usize) -> Result
 
 fn step(
     so: &Obj,
-    name: &str,
     last: bool,
     index: usize,
     names: &HashMap<&str, usize>,
@@ -164,12 +129,17 @@ fn step(
         _ => {}
     }
     so.only(&allowed, &format!("a {ty} step"))?;
-    let (mut retry, mut catch) = (Vec::new(), Vec::new());
-    if matches!(ty, "parallel" | "foreach") {
-        retry = rules::fdl_retry(so)?;
-        // errorMappings work as on a task: the Task steps page defines them for catch rules.
-        catch = rules::fdl_catch(so, names, mappings(so, "errorMappings")?)?;
-    }
+    // errorMappings work on parallel and foreach as on a task ("Task steps" defines them
+    // for catch rules).
+    let (retry, catch) = if matches!(ty, "task" | "parallel" | "foreach") {
+        let error_mappings = mappings(so, "errorMappings")?;
+        (
+            rules::fdl_retry(so)?,
+            rules::fdl_catch(so, names, error_mappings)?,
+        )
+    } else {
+        (Vec::new(), Vec::new())
+    };
     let kind = match ty {
         "wait" => StateKind::Wait(wait(so)?),
         "succeed" => StateKind::Succeed,
@@ -177,39 +147,17 @@ fn step(
             error: so.str_opt("error")?.unwrap_or_default().to_string(),
             cause: so.str_opt("cause")?.unwrap_or_default().to_string(),
         },
-        "task" => {
-            retry = rules::fdl_retry(so)?;
-            catch = rules::fdl_catch(so, names, mappings(so, "errorMappings")?)?;
-            StateKind::Task(task(so)?)
-        }
+        "task" => StateKind::Task(task(so)?),
         "choice" => StateKind::Choice(choice(so, names, depth, count)?),
         "parallel" => {
-            let Some(list) = so.list_opt("branches")? else {
-                return Err(so.err("branches", "required field is missing"));
-            };
-            if list.is_empty() || list.len() > MAX_PARALLEL_BRANCHES {
-                return Err(so.err(
-                    "branches",
-                    format!(
-                        "must list 1 to {MAX_PARALLEL_BRANCHES} branches, found {}",
-                        list.len()
-                    ),
-                ));
-            }
-            let at = so.at("branches");
-            let mut branches = Vec::with_capacity(list.len());
-            for (i, b) in list.iter().enumerate() {
-                let here = format!("{at}[{i}]");
-                let Value::Object(m) = b else {
-                    return Err(DefinitionError::new(
-                        here,
-                        format!("expected a mapping with steps, found {}", describe(b)),
-                    ));
-                };
-                let bo = Obj::new(m, here);
-                bo.only(&["steps"], "a parallel branch")?;
-                branches.push(steps(&bo, depth, count)?);
-            }
+            let branches = so
+                .parallel_branches("branches", "with steps")?
+                .iter()
+                .map(|b| {
+                    b.only(&["steps"], "a parallel branch")?;
+                    steps(b, depth, count)
+                })
+                .collect::<Result<Vec<_>>>()?;
             StateKind::Parallel(branches)
         }
         "foreach" => StateKind::Map(foreach(so, depth, count)?),
@@ -221,7 +169,7 @@ fn step(
     let end = so.bool_opt("end")?.unwrap_or(false);
     let ends = end || last || matches!(kind, StateKind::Succeed | StateKind::Fail { .. });
     Ok(State {
-        name: name.to_string(),
+        name: so.str_req("name")?.to_string(),
         kind,
         input: mappings(so, "inputMappings")?,
         output: mappings(so, "outputMappings")?,
@@ -241,19 +189,7 @@ fn steps(o: &Obj, depth: usize, count: &mut usize) -> Result<Scope> {
 
 fn task(so: &Obj) -> Result<TaskSpec> {
     let resource = rules::resource(so, "resourceArn", FlowType::Fdl)?;
-    let mode = match so.str_opt("pattern")? {
-        None | Some("requestResponse") => TaskMode::RequestComplete,
-        Some("sync") => TaskMode::WaitForSystemCallback,
-        Some("waitForCallback") => TaskMode::WaitForCustomCallback,
-        Some(other) => {
-            return Err(so.err(
-                "pattern",
-                format!(
-                    "unknown pattern {other:?}; expected requestResponse, sync or waitForCallback"
-                ),
-            ));
-        }
-    };
+    let mode = rules::task_mode(so, "pattern", FlowType::Fdl)?;
     let timeout = so
         .u64_opt("timeoutSeconds", MAX_TASK_TIMEOUT_SECONDS)?
         .map(TimeoutSpec::Seconds);
@@ -273,27 +209,13 @@ fn choice(
     depth: usize,
     count: &mut usize,
 ) -> Result<ChoiceSpec> {
-    let Some(list) = so.list_opt("choices")? else {
-        return Err(so.err("choices", "required field is missing"));
-    };
-    if list.is_empty() {
-        return Err(so.err("choices", "must list at least one choice"));
-    }
-    let at = so.at("choices");
+    let list = so.maps_req("choices", "with condition", "choice")?;
     let mut branches = Vec::with_capacity(list.len());
-    for (i, c) in list.iter().enumerate() {
-        let here = format!("{at}[{i}]");
-        let Value::Object(m) = c else {
-            return Err(DefinitionError::new(
-                here,
-                format!("expected a mapping with condition, found {}", describe(c)),
-            ));
-        };
-        let co = Obj::new(m, here);
+    for co in &list {
         co.only(&["condition", "steps", "goto"], "a choice")?;
         let text = co.str_req("condition")?;
         let cond = condition(&co.at("condition"), text, Dialect::Fdl)?;
-        branches.push(branch(&co, Some(cond), names, depth, count)?);
+        branches.push(branch(co, Some(cond), names, depth, count)?);
     }
     let default = match so.map_opt("default")? {
         None => None,
@@ -342,34 +264,34 @@ fn branch(
 /// Foreach steps page: `iterationMapping` (collection, item, index), `steps`,
 /// `maxConcurrency` (at most 100 at once).
 fn foreach(so: &Obj, depth: usize, count: &mut usize) -> Result<MapSpec> {
-    let Some(m) = so.map_opt("iterationMapping")? else {
-        return Err(so.err("iterationMapping", "required field is missing"));
-    };
-    let im = Obj::new(m, so.at("iterationMapping"));
+    let im = so.map_req("iterationMapping", "with collection and item")?;
     im.only(&["collection", "item", "index"], "an iterationMapping")?;
     let collection = im.str_req("collection")?;
-    let items = path::parse(collection, Syntax::FdlInput).map_err(|e| im.err("collection", e))?;
+    let items = computed::parse(
+        &im.at("collection"),
+        collection,
+        Syntax::FdlInput,
+        Unavailable::Local,
+    )?;
     let item = im.str_req("item")?;
     if item.is_empty() {
         return Err(im.err("item", "must not be empty"));
     }
     let index = im.str_opt("index")?.map(str::to_string);
-    let max = so.u64_opt("maxConcurrency", u64::from(MAX_CONCURRENCY))?;
     Ok(MapSpec {
         items,
         processor: steps(so, depth, count)?,
-        max_concurrency: match max {
-            None | Some(0) => MAX_CONCURRENCY,
-            Some(n) => n as u32,
-        },
+        max_concurrency: so.max_concurrency("maxConcurrency")?,
         item_constructor: None,
         fdl_item: Some((item.to_string(), index)),
     })
 }
 
-/// Wait step page: `duration` (seconds) or `timestamp` (RFC3339), each a constant or `$.key`.
+/// Wait step page: `duration` (seconds) or `timestamp` (RFC3339), each a constant or an
+/// expression over the step input (`$.key`, `intAdd($.a, 1)`).
 fn wait(so: &Obj) -> Result<WaitSpec> {
-    let path_of = |key: &str, s: &str| path::parse(s, Syntax::FdlInput).map_err(|m| so.err(key, m));
+    let expression =
+        |key: &str, s: &str| computed::parse(&so.at(key), s, Syntax::FdlInput, Unavailable::Local);
     match (so.get("duration"), so.get("timestamp")) {
         (None, None) => Err(DefinitionError::new(
             so.path.clone(),
@@ -379,37 +301,19 @@ fn wait(so: &Obj) -> Result<WaitSpec> {
             Err(so.err("timestamp", "give either duration or timestamp, not both"))
         }
         (Some(v), None) => match v {
-            Value::String(s) if s.trim_start().starts_with('$') => {
-                Ok(WaitSpec::SecondsAt(path_of("duration", s)?))
+            Value::String(s) if looks_like_expression(s) => {
+                Ok(WaitSpec::SecondsAt(expression("duration", s)?))
             }
-            _ => match v.as_u64() {
-                Some(secs) if secs <= MAX_WAIT_SECONDS => Ok(WaitSpec::Seconds(secs)),
-                _ => Err(so.err(
-                    "duration",
-                    format!(
-                        "must be a whole number of seconds from 0 to {MAX_WAIT_SECONDS} or a \
-                         path such as $.wait, found {}",
-                        describe(v)
-                    ),
-                )),
-            },
+            _ => computed::wait_seconds(&so.at("duration"), v, "or an expression such as $.wait"),
         },
         (None, Some(v)) => match v {
-            Value::String(s) if s.trim_start().starts_with('$') => {
-                Ok(WaitSpec::UntilAt(path_of("timestamp", s)?))
+            Value::String(s) => {
+                computed::wait_until(&so.at("timestamp"), s, Syntax::FdlInput, Unavailable::Local)
             }
-            Value::String(s) => crate::time::parse_rfc3339(s)
-                .map(WaitSpec::Until)
-                .ok_or_else(|| {
-                    so.err(
-                        "timestamp",
-                        format!("{s:?} is not an RFC3339 time such as 2019-05-02T15:04:05Z"),
-                    )
-                }),
             other => Err(so.err(
                 "timestamp",
                 format!(
-                    "expected an RFC3339 time or a path such as $.time, found {}",
+                    "expected an RFC3339 time or an expression such as $.time, found {}",
                     describe(other)
                 ),
             )),
@@ -418,25 +322,14 @@ fn wait(so: &Obj) -> Result<WaitSpec> {
 }
 
 /// `inputMappings` / `outputMappings`: a list of `{target, source}`; a source string that
-/// starts with `$` is a path into `$input`, `$local` or `$context`, anything else a constant.
+/// starts with `$` is an expression over `$input`, `$local` and `$context` (usually a path),
+/// anything else a constant.
 fn mappings(o: &Obj, key: &str) -> Result<Option<Mapping>> {
-    let Some(list) = o.list_opt(key)? else {
+    let Some(list) = o.maps_opt(key, "with target and source")? else {
         return Ok(None);
     };
-    let at = o.at(key);
     let mut targets: Vec<Target> = Vec::with_capacity(list.len());
-    for (i, v) in list.iter().enumerate() {
-        let here = format!("{at}[{i}]");
-        let Value::Object(m) = v else {
-            return Err(DefinitionError::new(
-                here,
-                format!(
-                    "expected a mapping with target and source, found {}",
-                    describe(v)
-                ),
-            ));
-        };
-        let mo = Obj::new(m, here);
+    for mo in &list {
         mo.only(&["target", "source"], "a mapping")?;
         let target = mo.str_req("target")?;
         if target.is_empty() {
@@ -448,19 +341,14 @@ fn mappings(o: &Obj, key: &str) -> Result<Option<Mapping>> {
         let Some(source) = mo.get("source") else {
             return Err(mo.err("source", "required field is missing"));
         };
-        let source =
-            match source {
-                Value::String(s) if s.trim_start().starts_with('$') => {
-                    match path::parse(s, Syntax::FdlMapping) {
-                        Ok(p) => Template::Path(p),
-                        // Beyond a plain path: the expression language (`$local[*].name`, functions).
-                        Err(_) => Template::Expr(expr::parse(s, Dialect::Fdl).map_err(|e| {
-                            mo.err("source", format!("invalid expression {s:?}: {e}"))
-                        })?),
-                    }
-                }
-                other => Template::Const(other.clone()),
-            };
+        let source = match source {
+            Value::String(s) if s.trim_start().starts_with('$') => {
+                let at = mo.at("source");
+                let c = computed::parse(&at, s, Syntax::FdlMapping, Unavailable::Nothing)?;
+                Template::Computed(c)
+            }
+            other => Template::Const(other.clone()),
+        };
         targets.push(Target {
             target: target.to_string(),
             source,

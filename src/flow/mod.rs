@@ -3,6 +3,7 @@
 //! The engine (`crate::engine`) only ever sees the model in this module, never YAML.
 
 mod cloudflow;
+mod computed;
 mod constructor;
 pub mod expr;
 mod fdl;

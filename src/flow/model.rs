@@ -52,12 +52,12 @@ pub(crate) enum StateKind {
 pub(crate) enum WaitSpec {
     /// Fixed number of seconds (validated to `0..=MAX_WAIT_SECONDS`).
     Seconds(u64),
-    /// Seconds read at run time from the state's input.
-    SecondsAt(Path),
+    /// Seconds computed at run time (CloudFlow `Seconds.$`, FDL `duration: $.wait`).
+    SecondsAt(Computed),
     /// Fixed absolute time, epoch millis.
     Until(i64),
-    /// RFC3339 timestamp read at run time from the state's input.
-    UntilAt(Path),
+    /// RFC3339 timestamp computed at run time (`UntilDateTime.$`, FDL `timestamp: $.at`).
+    UntilAt(Computed),
 }
 
 /// How the engine waits for a task's result (the caller implements the modes).
@@ -85,8 +85,8 @@ pub(crate) struct TaskSpec {
 pub(crate) enum TimeoutSpec {
     /// Seconds; 0 means "never times out" (CloudFlow Task page).
     Seconds(u64),
-    /// Seconds read at run time (`Timeout.$`).
-    At(Path),
+    /// Seconds computed at run time (`Timeout.$`).
+    At(Computed),
 }
 
 #[derive(Debug, Clone)]
@@ -116,8 +116,8 @@ impl ChoiceSpec {
 
 #[derive(Debug, Clone)]
 pub(crate) struct MapSpec {
-    /// CloudFlow `ItemsPath` / FDL `iterationMapping.collection`.
-    pub items: Path,
+    /// CloudFlow `ItemsPath` / FDL `iterationMapping.collection`: must give an array.
+    pub items: Computed,
     pub processor: Scope,
     /// At most this many iterations alive at once (always >= 1).
     pub max_concurrency: u32,
@@ -158,19 +158,36 @@ pub(crate) enum Mapping {
 #[derive(Debug, Clone)]
 pub(crate) struct Target {
     pub target: String,
-    /// `Template::Const` or `Template::Path` only.
+    /// `Template::Const` or `Template::Computed` only.
     pub source: Template,
 }
 
-/// A value built at run time: constants, paths, and containers of them.
+/// A value built at run time: constants, expressions, and containers of them.
 #[derive(Debug, Clone)]
 pub(crate) enum Template {
     Const(Value),
+    Computed(Computed),
+    Object(Vec<(String, Template)>),
+    Array(Vec<Template>),
+}
+
+/// A value an expression computes at run time, in the flow's dialect.
+#[derive(Debug, Clone)]
+pub(crate) enum Computed {
+    /// A plain path (`$Input.a[0]`, `$.wait`): a lookup whose error says where it failed.
     Path(Path),
     /// Anything beyond a plain path: operators, functions (the expression language).
     Expr(Expr),
-    Object(Vec<(String, Template)>),
-    Array(Vec<Template>),
+}
+
+impl Computed {
+    /// The expression as written, for error messages.
+    pub fn text(&self) -> &str {
+        match self {
+            Computed::Path(p) => &p.text,
+            Computed::Expr(e) => e.text().trim(),
+        }
+    }
 }
 
 /// Error names with a meaning to the engine ("Error handling" pages).

@@ -1,8 +1,8 @@
 //! Path expressions: `$Input.a.b`, `$Input.list[0]`, `$Input["key with space"]` (CloudFlow),
 //! `$input.a`, `$local.x`, `$context.execution.name` (FDL mappings) and `$.key` (FDL wait).
-//! For now expressions are paths only; anything else is refused at validation.
+//! Anything beyond a plain path is the expression language's (`super::expr`).
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::MAX_EXPRESSION_CHARS;
 
@@ -83,8 +83,8 @@ pub(crate) fn parse(text: &str, syntax: Syntax) -> Result<Path, String> {
     }
     let beyond = || {
         format!(
-            "expression {text:?} is not supported: only paths such as {} are supported for \
-             now (expressions beyond paths, such as functions or operators, come later)",
+            "expression {text:?} is not a plain path such as {} (the expression language \
+             takes the rest)",
             syntax.example()
         )
     };
@@ -193,15 +193,6 @@ pub(crate) fn lookup<'v>(mut value: &'v Value, segments: &[Segment]) -> Option<&
     Some(value)
 }
 
-/// Like `lookup`, starting from an object; clones only the selected value.
-pub(crate) fn lookup_in_map(map: &Map<String, Value>, segments: &[Segment]) -> Option<Value> {
-    match segments.split_first() {
-        None => Some(Value::Object(map.clone())),
-        Some((Segment::Key(k), rest)) => lookup(map.get(k)?, rest).cloned(),
-        Some((Segment::Index(_), _)) => None,
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -223,7 +214,7 @@ mod tests {
         assert!(
             parse("$Input.a + 1", Syntax::CloudFlow)
                 .unwrap_err()
-                .contains("come later")
+                .contains("not a plain path")
         );
         assert!(parse("length($Input)", Syntax::CloudFlow).is_err());
         assert!(

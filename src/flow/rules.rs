@@ -7,7 +7,7 @@ use std::collections::HashMap;
 use serde_json::Value;
 
 use super::validate::{Obj, Result, describe};
-use super::{CatchRule, DefinitionError, FlowType, Mapping, RetryRule};
+use super::{CatchRule, DefinitionError, FlowType, Mapping, RetryRule, TaskMode};
 
 /// Longest retry interval: 86,400 seconds ("Error handling" pages).
 pub const MAX_RETRY_INTERVAL_SECONDS: u64 = 86_400;
@@ -43,6 +43,40 @@ pub(super) fn resource(o: &Obj, key: &str, kind: FlowType) -> Result<String> {
             known.join(", ")
         ),
     ))
+}
+
+/// The task's mode (CloudFlow `TaskMode`, FDL `pattern`); absent means request-complete.
+pub(super) fn task_mode(o: &Obj, key: &str, kind: FlowType) -> Result<TaskMode> {
+    // CloudFlow "Service integration modes"; FDL "Service integration" (integration modes).
+    let (noun, names) = match kind {
+        FlowType::CloudFlow => (
+            "mode",
+            [
+                "RequestComplete",
+                "WaitForSystemCallback",
+                "WaitForCustomCallback",
+            ],
+        ),
+        FlowType::Fdl => ("pattern", ["requestResponse", "sync", "waitForCallback"]),
+    };
+    let modes = [
+        TaskMode::RequestComplete,
+        TaskMode::WaitForSystemCallback,
+        TaskMode::WaitForCustomCallback,
+    ];
+    let Some(given) = o.str_opt(key)? else {
+        return Ok(TaskMode::RequestComplete);
+    };
+    match names.iter().position(|n| *n == given) {
+        Some(i) => Ok(modes[i]),
+        None => Err(o.err(
+            key,
+            format!(
+                "unknown {noun} {given:?}; expected {}, {} or {}",
+                names[0], names[1], names[2]
+            ),
+        )),
+    }
 }
 
 fn list<'a>(o: &Obj<'a>, key: &str) -> Result<Vec<Obj<'a>>> {

@@ -1,9 +1,14 @@
 //! Helpers shared by both language parsers: YAML loading, typed field access that
 //! names the bad element, unknown-field detection, and graph checks.
 
+use std::collections::HashMap;
+
 use serde_json::{Map, Value};
 
-use super::{DefinitionError, MAX_STATE_NAME_CHARS, Scope, State, StateKind};
+use super::{
+    DefinitionError, MAX_CONCURRENCY, MAX_PARALLEL_BRANCHES, MAX_STATE_NAME_CHARS, MAX_STATES,
+    Scope, State, StateKind,
+};
 
 pub(crate) type Result<T> = std::result::Result<T, DefinitionError>;
 
@@ -146,6 +151,65 @@ impl<'a> Obj<'a> {
         }
     }
 
+    /// The mapping at `key` (required); `what` says what it holds, for the message when it
+    /// is something else (`"with StartAt and States"`).
+    pub fn map_req(&self, key: &str, what: &str) -> Result<Obj<'a>> {
+        match self.map.get(key) {
+            None => Err(self.err(key, "required field is missing")),
+            Some(v) => as_obj(v, self.at(key), what),
+        }
+    }
+
+    /// The list of mappings at `key`, if present; `what` as for `map_req`.
+    pub fn maps_opt(&self, key: &str, what: &str) -> Result<Option<Vec<Obj<'a>>>> {
+        let Some(list) = self.list_opt(key)? else {
+            return Ok(None);
+        };
+        let at = self.at(key);
+        list.iter()
+            .enumerate()
+            .map(|(i, v)| as_obj(v, format!("{at}[{i}]"), what))
+            .collect::<Result<Vec<_>>>()
+            .map(Some)
+    }
+
+    /// Like `maps_opt`, for a required list of at least one mapping (`noun` names one).
+    pub fn maps_req(&self, key: &str, what: &str, noun: &str) -> Result<Vec<Obj<'a>>> {
+        let Some(list) = self.maps_opt(key, what)? else {
+            return Err(self.err(key, "required field is missing"));
+        };
+        if list.is_empty() {
+            return Err(self.err(key, format!("must list at least one {noun}")));
+        }
+        Ok(list)
+    }
+
+    /// The branches of a Parallel state or step: 1 to 50 ("CloudFlow: Parallel").
+    pub fn parallel_branches(&self, key: &str, what: &str) -> Result<Vec<Obj<'a>>> {
+        let Some(list) = self.maps_opt(key, what)? else {
+            return Err(self.err(key, "required field is missing"));
+        };
+        if list.is_empty() || list.len() > MAX_PARALLEL_BRANCHES {
+            return Err(self.err(
+                key,
+                format!(
+                    "must list 1 to {MAX_PARALLEL_BRANCHES} branches (Parallel page), found {}",
+                    list.len()
+                ),
+            ));
+        }
+        Ok(list)
+    }
+
+    /// Map `MaxConcurrency` / foreach `maxConcurrency`: absent or 0 means as many as the
+    /// engine allows at once.
+    pub fn max_concurrency(&self, key: &str) -> Result<u32> {
+        Ok(match self.u64_opt(key, u64::from(MAX_CONCURRENCY))? {
+            None | Some(0) => MAX_CONCURRENCY,
+            Some(n) => n as u32,
+        })
+    }
+
     /// A whole number from 0 to `max`, if present.
     pub fn u64_opt(&self, key: &str, max: u64) -> Result<Option<u64>> {
         match self.map.get(key) {
@@ -209,6 +273,59 @@ impl<'a> Obj<'a> {
             Err(self.err(key, format!("must be {expected:?}, found {got:?}")))
         }
     }
+}
+
+fn as_obj<'a>(v: &'a Value, at: String, what: &str) -> Result<Obj<'a>> {
+    match v {
+        Value::Object(m) => Ok(Obj::new(m, at)),
+        other => Err(DefinitionError::new(
+            at,
+            format!("expected a mapping {what}, found {}", describe(other)),
+        )),
+    }
+}
+
+/// The states (CloudFlow) or steps (FDL) of one scope, listed at `at`: each a mapping with
+/// a unique name under `name_key`, indexed by it. `noun` is "state" or "step"; `count`
+/// totals the states of the whole definition (nested ones included) against `MAX_STATES`.
+pub(crate) fn named_states<'a>(
+    list: &'a [Value],
+    at: &str,
+    name_key: &str,
+    noun: &str,
+    count: &mut usize,
+) -> Result<(Vec<Obj<'a>>, HashMap<&'a str, usize>)> {
+    if list.is_empty() {
+        return Err(DefinitionError::new(
+            at,
+            format!("must list at least one {noun}"),
+        ));
+    }
+    *count += list.len();
+    if *count > MAX_STATES {
+        return Err(DefinitionError::new(
+            at,
+            format!(
+                "has {} {noun}s (with nested ones); at most {MAX_STATES} are allowed",
+                *count
+            ),
+        ));
+    }
+    let mut objs = Vec::with_capacity(list.len());
+    let mut names: HashMap<&str, usize> = HashMap::new();
+    for (i, v) in list.iter().enumerate() {
+        let o = as_obj(v, format!("{at}[{i}]"), &format!("(one {noun})"))?;
+        let name = o.str_req(name_key)?;
+        check_name(name, &o.at(name_key))?;
+        if let Some(prev) = names.insert(name, i) {
+            return Err(o.err(
+                name_key,
+                format!("duplicate {noun} name {name:?} (also used by {at}[{prev}])"),
+            ));
+        }
+        objs.push(o);
+    }
+    Ok((objs, names))
 }
 
 /// Check a state/step name: 1..=128 characters.

@@ -1,6 +1,7 @@
 //! The use cases: one file per fnf action. The service knows the store only by its trait and
 //! time only through the injected clock.
 
+pub mod continuation;
 mod create_flow;
 mod delete_flow;
 mod describe_execution;
@@ -11,6 +12,7 @@ mod list_flows;
 pub mod params;
 mod run;
 mod start_execution;
+mod stop_execution;
 mod update_flow;
 mod views;
 
@@ -20,19 +22,73 @@ use serde_json::{Map, Value};
 
 use crate::api::FnfRequest;
 use crate::clock::Clock;
+use crate::dispatch::{Dispatcher, NoDispatch};
 use crate::error::FnfError;
 use crate::store::Store;
 
-/// Everything an action needs: the store and the clock.
+/// How long one invocation may drive executions before it checkpoints and hands over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Budgets {
+    /// StartExecution runs the flow this long before answering `Running`.
+    pub response_ms: i64,
+    /// A continuation runs this long before it checkpoints and dispatches the next one.
+    pub invocation_ms: i64,
+    /// A lease outlives the budget by this much, room for the last writes.
+    pub lease_margin_ms: i64,
+}
+
+impl Budgets {
+    /// Run every execution to its end in the call that started it.
+    pub const UNBOUNDED: Budgets = Budgets {
+        response_ms: i64::MAX / 4,
+        invocation_ms: i64::MAX / 4,
+        lease_margin_ms: 0,
+    };
+}
+
+/// Everything an action needs: the store, the clock, and how to hand work over.
 #[derive(Clone)]
 pub struct Service {
     store: Arc<dyn Store>,
     clock: Arc<dyn Clock>,
+    dispatcher: Arc<dyn Dispatcher>,
+    budgets: Budgets,
 }
 
 impl Service {
+    /// A service that runs every execution to its end inside the call that starts it.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Service {
-        Service { store, clock }
+        Service {
+            store,
+            clock,
+            dispatcher: Arc::new(NoDispatch),
+            budgets: Budgets::UNBOUNDED,
+        }
+    }
+
+    /// Hands executions that outlive a budget to `dispatcher`.
+    pub fn with_continuations(
+        mut self,
+        dispatcher: Arc<dyn Dispatcher>,
+        budgets: Budgets,
+    ) -> Service {
+        self.dispatcher = dispatcher;
+        self.budgets = budgets;
+        self
+    }
+
+    /// This service with budgets that end before `deadline_ms` (epoch millis) by a safety
+    /// margin; an unknown deadline (past, or beyond Lambda's 15 minutes) changes nothing.
+    pub fn within_deadline(&self, deadline_ms: i64) -> Service {
+        const SAFETY_MS: i64 = 3_000;
+        const LAMBDA_MAX_MS: i64 = 15 * 60 * 1000;
+        let left = deadline_ms - self.clock.now_ms() - SAFETY_MS;
+        let mut service = self.clone();
+        if left > 0 && left <= LAMBDA_MAX_MS {
+            service.budgets.invocation_ms = service.budgets.invocation_ms.min(left);
+            service.budgets.response_ms = service.budgets.response_ms.min(left);
+        }
+        service
     }
 
     /// Runs one action; the answer's fields, without `RequestId` (the API layer adds it).
@@ -48,6 +104,7 @@ impl Service {
             "DescribeExecution" => describe_execution::handle(self, p).await,
             "ListExecutions" => list_executions::handle(self, p).await,
             "GetExecutionHistory" => get_execution_history::handle(self, p).await,
+            "StopExecution" => stop_execution::handle(self, p).await,
             other => Err(FnfError::ActionNotSupported(truncate(other, 64))),
         }
     }

@@ -40,6 +40,11 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         ));
     }
 
+    let now = svc.clock.now_ms();
+    let budget = svc.budgets.response_ms;
+    let lease_until = now
+        .saturating_add(budget)
+        .saturating_add(svc.budgets.lease_margin_ms);
     let record = ExecutionRecord {
         flow: flow.name.clone(),
         name: exec_name,
@@ -50,9 +55,15 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         cause: None,
         definition: flow.definition,
         flow_type: flow.flow_type,
-        started_ms: svc.clock.now_ms(),
+        started_ms: now,
         stopped_ms: None,
         version: 1,
+        // This call drives the execution first; if it dies, the sweep finds the execution
+        // when the lease runs out.
+        lease_owner: Some(uuid::Uuid::new_v4().to_string()),
+        lease_until_ms: Some(lease_until),
+        due_ms: Some(lease_until),
+        ..ExecutionRecord::default()
     };
     match svc.store.claim_execution(&record).await? {
         Claim::Created => {}
@@ -68,8 +79,10 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         }
     }
     tracing::info!(flow = %record.flow, execution = %record.name, "execution started");
-    let finished = svc.run_to_end(record).await?;
-    Ok(views::execution(&finished))
+    // A short flow ends inside this call; a longer one answers Running and carries on in
+    // continuations.
+    let current = svc.drive(record, budget).await?;
+    Ok(views::execution(&current))
 }
 
 /// Generated names follow the name rules (first character a letter) and never collide.

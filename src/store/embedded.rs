@@ -11,7 +11,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Claim, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord, Page, Store, StoreError,
+    Claim, DueExecution, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord, Page, Store,
+    StoreError,
 };
 
 /// name -> FlowRecord (JSON)
@@ -22,6 +23,10 @@ const EXECUTIONS: TableDefinition<&str, &[u8]> = TableDefinition::new("execution
 
 /// "flow/name/<id, 20 digits>" -> HistoryRecord (JSON): zero-padded ids sort numerically.
 const HISTORY: TableDefinition<&str, &[u8]> = TableDefinition::new("history");
+
+/// "<due_ms, 20 digits>/flow/name" -> version (JSON): running executions by when they are
+/// due, kept in the same write transaction as the execution itself.
+const DUE: TableDefinition<&str, &[u8]> = TableDefinition::new("due");
 
 /// The file name inside the data directory.
 pub const DB_FILE: &str = "fnf.redb";
@@ -47,6 +52,36 @@ fn exec_key(flow: &str, name: &str) -> String {
     format!("{flow}/{name}")
 }
 
+fn due_key(due_ms: i64, flow: &str, name: &str) -> String {
+    format!("{:020}/{flow}/{name}", due_ms.max(0))
+}
+
+/// Writes an execution and moves its entry in the due index, inside one write transaction.
+fn put_execution(
+    txn: &redb::WriteTransaction,
+    exec: &ExecutionRecord,
+    old: Option<&ExecutionRecord>,
+) -> Result<(), StoreError> {
+    let bytes = encode(exec)?;
+    let mut due = txn.open_table(DUE).map_err(backend)?;
+    if let Some(old_due) = old.and_then(|o| o.due_ms) {
+        due.remove(due_key(old_due, &exec.flow, &exec.name).as_str())
+            .map_err(backend)?;
+    }
+    if let Some(due_ms) = exec.due_ms.filter(|_| !exec.status.is_ended()) {
+        let version = encode(&exec.version)?;
+        due.insert(
+            due_key(due_ms, &exec.flow, &exec.name).as_str(),
+            version.as_slice(),
+        )
+        .map_err(backend)?;
+    }
+    let mut t = txn.open_table(EXECUTIONS).map_err(backend)?;
+    t.insert(exec_key(&exec.flow, &exec.name).as_str(), bytes.as_slice())
+        .map_err(backend)?;
+    Ok(())
+}
+
 fn event_key(flow: &str, name: &str, id: u64) -> String {
     format!("{flow}/{name}/{id:020}")
 }
@@ -60,6 +95,7 @@ impl EmbeddedStore {
         txn.open_table(FLOWS).map_err(backend)?;
         txn.open_table(EXECUTIONS).map_err(backend)?;
         txn.open_table(HISTORY).map_err(backend)?;
+        txn.open_table(DUE).map_err(backend)?;
         txn.commit().map_err(backend)?;
         Ok(EmbeddedStore { db: Arc::new(db) })
     }
@@ -210,24 +246,23 @@ impl Store for EmbeddedStore {
     }
 
     async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError> {
-        let bytes = encode(exec)?;
-        let key = exec_key(&exec.flow, &exec.name);
+        let exec = exec.clone();
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(backend)?;
+            let key = exec_key(&exec.flow, &exec.name);
             let existing = {
-                let mut t = txn.open_table(EXECUTIONS).map_err(backend)?;
+                let t = txn.open_table(EXECUTIONS).map_err(backend)?;
                 let current = t.get(key.as_str()).map_err(backend)?;
-                let existing = current
+                current
                     .map(|g| decode::<ExecutionRecord>(&key, g.value()))
-                    .transpose()?;
-                if existing.is_none() {
-                    t.insert(key.as_str(), bytes.as_slice()).map_err(backend)?;
-                }
-                existing
+                    .transpose()?
             };
             match existing {
                 Some(found) => Ok(Claim::Existing(Box::new(found))),
-                None => txn.commit().map_err(backend).map(|()| Claim::Created),
+                None => {
+                    put_execution(&txn, &exec, None)?;
+                    txn.commit().map_err(backend).map(|()| Claim::Created)
+                }
             }
         })
         .await
@@ -238,11 +273,24 @@ impl Store for EmbeddedStore {
         exec: &ExecutionRecord,
         expected_version: u64,
     ) -> Result<(), StoreError> {
-        let bytes = encode(exec)?;
-        let key = exec_key(&exec.flow, &exec.name);
-        self.write_if(EXECUTIONS, key.clone(), Some(bytes), move |cur| match cur {
-            Some(b) => Ok(decode::<ExecutionRecord>(&key, b)?.version == expected_version),
-            None => Ok(false),
+        let exec = exec.clone();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let key = exec_key(&exec.flow, &exec.name);
+            let current = {
+                let t = txn.open_table(EXECUTIONS).map_err(backend)?;
+                let found = t.get(key.as_str()).map_err(backend)?;
+                found
+                    .map(|g| decode::<ExecutionRecord>(&key, g.value()))
+                    .transpose()?
+            };
+            match current {
+                Some(old) if old.version == expected_version => {
+                    put_execution(&txn, &exec, Some(&old))?;
+                    txn.commit().map_err(backend)
+                }
+                _ => Err(StoreError::ConditionFailed),
+            }
         })
         .await
     }
@@ -322,5 +370,38 @@ impl Store for EmbeddedStore {
             .scan(HISTORY, start, Some(end), limit, |_: &HistoryRecord| true)
             .await?;
         Ok(Page::new(items, more, |e| e.id.to_string()))
+    }
+
+    async fn list_due(&self, now_ms: i64, limit: usize) -> Result<Vec<DueExecution>, StoreError> {
+        self.blocking(move |db| {
+            let txn = db.begin_read().map_err(backend)?;
+            let t = txn.open_table(DUE).map_err(backend)?;
+            // Keys sort by due time; everything up to `now_ms` inclusive.
+            let end = format!("{:020}0", now_ms.max(0));
+            let mut found = Vec::new();
+            for entry in t.range(..end.as_str()).map_err(backend)? {
+                let (k, v) = entry.map_err(backend)?;
+                let key = k.value();
+                let mut parts = key.splitn(3, '/');
+                let (Some(due), Some(flow), Some(name)) =
+                    (parts.next(), parts.next(), parts.next())
+                else {
+                    return Err(StoreError::Corrupt(format!("due key {key:?}")));
+                };
+                found.push(DueExecution {
+                    flow: flow.to_owned(),
+                    name: name.to_owned(),
+                    version: decode(key, v.value())?,
+                    due_ms: due
+                        .parse()
+                        .map_err(|_| StoreError::Corrupt(format!("due key {key:?}")))?,
+                });
+                if found.len() == limit {
+                    break;
+                }
+            }
+            Ok(found)
+        })
+        .await
     }
 }

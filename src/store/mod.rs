@@ -6,7 +6,7 @@ pub mod dynamo;
 pub mod embedded;
 mod records;
 
-pub use records::{ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord};
+pub use records::{DueExecution, ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord};
 
 use async_trait::async_trait;
 
@@ -118,6 +118,11 @@ pub trait Store: Send + Sync {
         limit: usize,
         after: Option<&str>,
     ) -> Result<Page<ExecutionRecord>, StoreError>;
+
+    /// Running executions whose `due_ms` is at or before `now_ms`, earliest first, at most
+    /// `limit`. The sweep re-dispatches them; what it finds may be slightly stale (fencing
+    /// makes that harmless).
+    async fn list_due(&self, now_ms: i64, limit: usize) -> Result<Vec<DueExecution>, StoreError>;
 
     /// Stores history events of an execution; an event stored before (same id) is overwritten
     /// with itself, so retried writes are harmless.

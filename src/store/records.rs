@@ -21,9 +21,10 @@ pub struct FlowRecord {
 }
 
 /// An execution's status, named as the API names it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize, Deserialize)]
 pub enum ExecutionStatus {
     Starting,
+    #[default]
     Running,
     Stopped,
     Succeeded,
@@ -63,7 +64,7 @@ impl ExecutionStatus {
 }
 
 /// An execution as stored.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ExecutionRecord {
     pub flow: String,
     pub name: String,
@@ -82,6 +83,28 @@ pub struct ExecutionRecord {
     pub stopped_ms: Option<i64>,
     /// Fencing counter: every write that moves the execution is conditional on it and bumps it.
     pub version: u64,
+    /// Where the execution stands between invocations (the runner's state, JSON); `None` once
+    /// it has ended.
+    #[serde(default)]
+    pub checkpoint: Option<String>,
+    /// The invocation driving the execution now, and until when its lease holds.
+    #[serde(default)]
+    pub lease_owner: Option<String>,
+    #[serde(default)]
+    pub lease_until_ms: Option<i64>,
+    /// When someone must look at this running execution (a wait ends, a lease expires, a
+    /// continuation is due): the periodic sweep finds it by this time. `None` once ended.
+    #[serde(default)]
+    pub due_ms: Option<i64>,
+}
+
+/// A running execution the sweep found due.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DueExecution {
+    pub flow: String,
+    pub name: String,
+    pub version: u64,
+    pub due_ms: i64,
 }
 
 impl ExecutionRecord {
@@ -94,6 +117,7 @@ impl ExecutionRecord {
             cause: None,
             definition: String::new(),
             flow_type: String::new(),
+            checkpoint: None,
             ..self.clone()
         }
     }

@@ -125,3 +125,161 @@ macro_rules! on_both_stores {
         )* }
     };
 }
+
+/// A dispatcher that keeps continuations for the test to deliver (as often and in whatever
+/// order it likes), standing in for Lambda's async invoke queue.
+#[derive(Default)]
+pub struct Recorder(pub std::sync::Mutex<Vec<fnf_lambda::dispatch::Continuation>>);
+
+#[async_trait::async_trait]
+impl fnf_lambda::dispatch::Dispatcher for Recorder {
+    async fn dispatch(
+        &self,
+        c: fnf_lambda::dispatch::Continuation,
+        _not_before_ms: Option<i64>,
+    ) -> Result<(), fnf_lambda::dispatch::DispatchError> {
+        self.0.lock().unwrap().push(c);
+        Ok(())
+    }
+}
+
+impl Recorder {
+    pub fn take(&self) -> Vec<fnf_lambda::dispatch::Continuation> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// A real store with its writes counted: how many conditional writes succeeded and how many
+/// were refused.
+pub struct Counting {
+    pub inner: Arc<dyn Store>,
+    pub writes: AtomicU64,
+    pub refused: AtomicU64,
+}
+
+impl Counting {
+    pub fn new(inner: Arc<dyn Store>) -> Counting {
+        Counting {
+            inner,
+            writes: AtomicU64::new(0),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    fn count<T>(&self, r: &Result<T, fnf_lambda::store::StoreError>) {
+        match r {
+            Ok(_) => self.writes.fetch_add(1, Ordering::Relaxed),
+            Err(_) => self.refused.fetch_add(1, Ordering::Relaxed),
+        };
+    }
+}
+
+#[async_trait::async_trait]
+impl Store for Counting {
+    async fn create_flow(
+        &self,
+        f: &fnf_lambda::store::FlowRecord,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.create_flow(f).await
+    }
+    async fn replace_flow(
+        &self,
+        f: &fnf_lambda::store::FlowRecord,
+        r: u64,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.replace_flow(f, r).await
+    }
+    async fn get_flow(
+        &self,
+        n: &str,
+    ) -> Result<Option<fnf_lambda::store::FlowRecord>, fnf_lambda::store::StoreError> {
+        self.inner.get_flow(n).await
+    }
+    async fn delete_flow(&self, n: &str) -> Result<bool, fnf_lambda::store::StoreError> {
+        self.inner.delete_flow(n).await
+    }
+    async fn list_flows(
+        &self,
+        l: usize,
+        a: Option<&str>,
+    ) -> Result<fnf_lambda::store::Page<fnf_lambda::store::FlowRecord>, fnf_lambda::store::StoreError>
+    {
+        self.inner.list_flows(l, a).await
+    }
+    async fn claim_execution(
+        &self,
+        e: &fnf_lambda::store::ExecutionRecord,
+    ) -> Result<fnf_lambda::store::Claim, fnf_lambda::store::StoreError> {
+        let r = self.inner.claim_execution(e).await;
+        self.count(&r);
+        r
+    }
+    async fn update_execution(
+        &self,
+        e: &fnf_lambda::store::ExecutionRecord,
+        v: u64,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        let r = self.inner.update_execution(e, v).await;
+        self.count(&r);
+        r
+    }
+    async fn get_execution(
+        &self,
+        f: &str,
+        n: &str,
+    ) -> Result<Option<fnf_lambda::store::ExecutionRecord>, fnf_lambda::store::StoreError> {
+        self.inner.get_execution(f, n).await
+    }
+    async fn list_executions(
+        &self,
+        f: &str,
+        filter: &fnf_lambda::store::ExecutionFilter,
+        l: usize,
+        a: Option<&str>,
+    ) -> Result<
+        fnf_lambda::store::Page<fnf_lambda::store::ExecutionRecord>,
+        fnf_lambda::store::StoreError,
+    > {
+        self.inner.list_executions(f, filter, l, a).await
+    }
+    async fn list_due(
+        &self,
+        now: i64,
+        l: usize,
+    ) -> Result<Vec<fnf_lambda::store::DueExecution>, fnf_lambda::store::StoreError> {
+        self.inner.list_due(now, l).await
+    }
+    async fn put_history(
+        &self,
+        f: &str,
+        n: &str,
+        ev: &[fnf_lambda::store::HistoryRecord],
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        let r = self.inner.put_history(f, n, ev).await;
+        self.count(&r);
+        r
+    }
+    async fn list_history(
+        &self,
+        f: &str,
+        n: &str,
+        l: usize,
+        a: Option<u64>,
+    ) -> Result<
+        fnf_lambda::store::Page<fnf_lambda::store::HistoryRecord>,
+        fnf_lambda::store::StoreError,
+    > {
+        self.inner.list_history(f, n, l, a).await
+    }
+}
+
+/// A store of the given backend, behind an `Arc`; the guard keeps the embedded directory.
+pub async fn store(backend: Backend) -> (Arc<dyn Store>, Option<tempfile::TempDir>) {
+    match backend {
+        Backend::Embedded => {
+            let (s, d) = embedded_store();
+            (Arc::new(s), Some(d))
+        }
+        Backend::Dynamo => (Arc::new(dynamo_store().await), None),
+    }
+}

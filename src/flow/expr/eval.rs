@@ -19,8 +19,8 @@ pub(super) struct Ctx<'s> {
     pub lenient: bool,
 }
 
-/// How messages name a JSON value's type.
-pub(super) fn kind_of(v: &Value) -> &'static str {
+/// How messages name a JSON value's type ("an array", ...).
+pub fn kind_of(v: &Value) -> &'static str {
     match v {
         Value::Null => "null",
         Value::Bool(_) => "a boolean",

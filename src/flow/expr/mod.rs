@@ -33,6 +33,8 @@ mod regex;
 
 use serde_json::Value;
 
+pub use eval::kind_of;
+
 use super::MAX_EXPRESSION_CHARS;
 
 /// Deepest nesting of parentheses, unary operators, calls and literals accepted at parse time.

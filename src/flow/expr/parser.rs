@@ -149,28 +149,30 @@ impl Parser<'_> {
     }
 
     fn or(&mut self) -> Result<Node, ExprError> {
-        let mut items = vec![self.and()?];
-        while *self.peek() == Tok::OrOr {
-            self.bump();
-            items.push(self.and()?);
-        }
-        Ok(if items.len() == 1 {
-            items.remove(0)
-        } else {
-            Node::Or(items)
-        })
+        self.joined(&Tok::OrOr, Self::and, Node::Or)
     }
 
     fn and(&mut self) -> Result<Node, ExprError> {
-        let mut items = vec![self.eq()?];
-        while *self.peek() == Tok::AndAnd {
+        self.joined(&Tok::AndAnd, Self::eq, Node::And)
+    }
+
+    /// `operand { op operand }`: a lone operand as it is, several under `wrap` (flat, so a
+    /// long `||`/`&&` chain does not deepen the tree).
+    fn joined(
+        &mut self,
+        op: &Tok,
+        operand: fn(&mut Self) -> Result<Node, ExprError>,
+        wrap: fn(Vec<Node>) -> Node,
+    ) -> Result<Node, ExprError> {
+        let mut items = vec![operand(self)?];
+        while self.peek() == op {
             self.bump();
-            items.push(self.eq()?);
+            items.push(operand(self)?);
         }
         Ok(if items.len() == 1 {
             items.remove(0)
         } else {
-            Node::And(items)
+            wrap(items)
         })
     }
 

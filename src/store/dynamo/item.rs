@@ -6,7 +6,9 @@ use std::collections::HashMap;
 
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use crate::store::{ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord, StoreError};
+use crate::store::{
+    DueExecution, ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord, StoreError,
+};
 
 pub type Item = HashMap<String, AttributeValue>;
 
@@ -33,6 +35,26 @@ pub const GSI1_PROJECTED: [&str; 13] = [
 ];
 
 pub const FLOWS_PARTITION: &str = "FLOWS";
+
+/// The sparse index of running executions by due time, sharded so the sweep's reads spread.
+pub const GSI2: &str = "gsi2";
+pub const DUE_SHARD: &str = "due_shard";
+pub const DUE_MS: &str = "due_ms";
+pub const DUE_SHARDS: u64 = 8;
+/// What the sweep reads from the index besides the keys.
+pub const GSI2_PROJECTED: [&str; 3] = ["flow", "name", "version"];
+
+/// The shard of an execution: a stable hash of its key (FNV-1a).
+pub fn due_shard(flow: &str, name: &str) -> String {
+    let hash = flow
+        .bytes()
+        .chain([b'/'])
+        .chain(name.bytes())
+        .fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+            (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
+        });
+    format!("DUE#{}", hash % DUE_SHARDS)
+}
 
 pub fn flow_key(name: &str) -> Item {
     HashMap::from([
@@ -116,11 +138,18 @@ pub fn exec_to_item(e: &ExecutionRecord) -> Item {
         ("started_ms".into(), n(e.started_ms)),
         ("version".into(), n(e.version)),
     ]);
+    // Only running executions sit in the due index (a sparse index: no key, no entry).
+    let due = e.due_ms.filter(|_| !e.status.is_ended());
     let optional = [
         ("output", e.output.as_ref().map(s)),
         ("error", e.error.as_ref().map(s)),
         ("cause", e.cause.as_ref().map(s)),
         ("stopped_ms", e.stopped_ms.map(n)),
+        ("checkpoint", e.checkpoint.as_ref().map(s)),
+        ("lease_owner", e.lease_owner.as_ref().map(s)),
+        ("lease_until_ms", e.lease_until_ms.map(n)),
+        (DUE_MS, due.map(n)),
+        (DUE_SHARD, due.map(|_| s(due_shard(&e.flow, &e.name)))),
     ];
     item.extend(
         optional
@@ -148,6 +177,20 @@ pub fn exec_from_item(item: &Item) -> Result<ExecutionRecord, StoreError> {
         started_ms: r.n("started_ms")?,
         stopped_ms: r.opt_n("stopped_ms")?,
         version: r.opt_n("version")?.unwrap_or(0),
+        checkpoint: r.opt_s("checkpoint")?,
+        lease_owner: r.opt_s("lease_owner")?,
+        lease_until_ms: r.opt_n("lease_until_ms")?,
+        due_ms: r.opt_n(DUE_MS)?,
+    })
+}
+
+pub fn due_from_item(item: &Item) -> Result<DueExecution, StoreError> {
+    let r = Reader(item);
+    Ok(DueExecution {
+        flow: r.s("flow")?,
+        name: r.s("name")?,
+        version: r.n("version")?,
+        due_ms: r.n(DUE_MS)?,
     })
 }
 

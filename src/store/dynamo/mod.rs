@@ -20,7 +20,8 @@ use self::item::{
     n, s,
 };
 use super::{
-    Claim, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord, Page, Store, StoreError,
+    Claim, DueExecution, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord, Page, Store,
+    StoreError,
 };
 
 #[derive(Clone, Debug)]
@@ -91,6 +92,19 @@ impl DynamoStore {
             .projection(projection)
             .build()
             .map_err(|e| StoreError::Backend(e.to_string()))?;
+        let due_projection = Projection::builder()
+            .projection_type(ProjectionType::Include)
+            .set_non_key_attributes(Some(
+                item::GSI2_PROJECTED.iter().map(|a| a.to_string()).collect(),
+            ))
+            .build();
+        let due_index = GlobalSecondaryIndex::builder()
+            .index_name(item::GSI2)
+            .key_schema(key(item::DUE_SHARD, KeyType::Hash)?)
+            .key_schema(key(item::DUE_MS, KeyType::Range)?)
+            .projection(due_projection)
+            .build()
+            .map_err(|e| StoreError::Backend(e.to_string()))?;
         self.client
             .create_table()
             .table_name(&self.table)
@@ -99,9 +113,18 @@ impl DynamoStore {
             .attribute_definitions(attr(SK)?)
             .attribute_definitions(attr(GSI1_PK)?)
             .attribute_definitions(attr(GSI1_SK)?)
+            .attribute_definitions(attr(item::DUE_SHARD)?)
+            .attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(item::DUE_MS)
+                    .attribute_type(ScalarAttributeType::N)
+                    .build()
+                    .map_err(|e| StoreError::Backend(e.to_string()))?,
+            )
             .key_schema(key(PK, KeyType::Hash)?)
             .key_schema(key(SK, KeyType::Range)?)
             .global_secondary_indexes(gsi)
+            .global_secondary_indexes(due_index)
             .send()
             .await
             .map_err(classify)?;
@@ -337,9 +360,10 @@ impl Store for DynamoStore {
         name: &str,
         events: &[HistoryRecord],
     ) -> Result<(), StoreError> {
-        // BatchWriteItem takes 25 items at a time; what it leaves unprocessed is sent again.
+        // BatchWriteItem takes 25 items at a time; several batches fly at once.
+        let mut batches = tokio::task::JoinSet::new();
         for chunk in events.chunks(25) {
-            let mut pending: Vec<WriteRequest> = chunk
+            let requests: Vec<WriteRequest> = chunk
                 .iter()
                 .map(|e| {
                     let put = PutRequest::builder()
@@ -349,26 +373,17 @@ impl Store for DynamoStore {
                     Ok(WriteRequest::builder().put_request(put).build())
                 })
                 .collect::<Result<_, StoreError>>()?;
-            for round in 0..MAX_BATCH_ROUNDS {
-                let out = self
-                    .client
-                    .batch_write_item()
-                    .request_items(&self.table, pending)
-                    .send()
-                    .await
-                    .map_err(classify)?;
-                pending = out
-                    .unprocessed_items
-                    .and_then(|mut left| left.remove(&self.table))
-                    .unwrap_or_default();
-                if pending.is_empty() {
-                    break;
-                }
-                if round + 1 == MAX_BATCH_ROUNDS {
-                    return Err(StoreError::Throttled);
-                }
-                tokio::time::sleep(std::time::Duration::from_millis(20 << round)).await;
+            if batches.len() >= HISTORY_BATCHES_IN_FLIGHT {
+                join_one(&mut batches).await?;
             }
+            batches.spawn(write_batch(
+                self.client.clone(),
+                self.table.clone(),
+                requests,
+            ));
+        }
+        while !batches.is_empty() {
+            join_one(&mut batches).await?;
         }
         Ok(())
     }
@@ -411,7 +426,70 @@ impl Store for DynamoStore {
         items.truncate(limit);
         Ok(Page::new(items, more, |e| e.id.to_string()))
     }
+
+    async fn list_due(&self, now_ms: i64, limit: usize) -> Result<Vec<DueExecution>, StoreError> {
+        let mut found = Vec::new();
+        for shard in 0..item::DUE_SHARDS {
+            let out = self
+                .client
+                .query()
+                .table_name(&self.table)
+                .index_name(item::GSI2)
+                .key_condition_expression("#shard = :shard AND #due <= :now")
+                .expression_attribute_names("#shard", item::DUE_SHARD)
+                .expression_attribute_names("#due", item::DUE_MS)
+                .expression_attribute_values(":shard", s(format!("DUE#{shard}")))
+                .expression_attribute_values(":now", n(now_ms))
+                .limit(i32::try_from(limit).unwrap_or(i32::MAX))
+                .send()
+                .await
+                .map_err(classify)?;
+            for it in out.items() {
+                found.push(item::due_from_item(it)?);
+            }
+        }
+        found.sort_by_key(|d| d.due_ms);
+        found.truncate(limit);
+        Ok(found)
+    }
 }
 
 /// Rounds of BatchWriteItem for one chunk before giving up as throttled.
 const MAX_BATCH_ROUNDS: u32 = 6;
+/// History batches written concurrently.
+const HISTORY_BATCHES_IN_FLIGHT: usize = 8;
+
+async fn join_one(
+    batches: &mut tokio::task::JoinSet<Result<(), StoreError>>,
+) -> Result<(), StoreError> {
+    match batches.join_next().await {
+        Some(Ok(result)) => result,
+        Some(Err(e)) => Err(StoreError::Backend(e.to_string())),
+        None => Ok(()),
+    }
+}
+
+/// Writes one batch, sending again what DynamoDB leaves unprocessed (with backoff).
+async fn write_batch(
+    client: Client,
+    table: String,
+    mut pending: Vec<WriteRequest>,
+) -> Result<(), StoreError> {
+    for round in 0..MAX_BATCH_ROUNDS {
+        let out = client
+            .batch_write_item()
+            .request_items(&table, pending)
+            .send()
+            .await
+            .map_err(classify)?;
+        pending = out
+            .unprocessed_items
+            .and_then(|mut left| left.remove(&table))
+            .unwrap_or_default();
+        if pending.is_empty() {
+            return Ok(());
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(20 << round)).await;
+    }
+    Err(StoreError::Throttled)
+}

@@ -1,0 +1,63 @@
+//! Continuations in AWS: an asynchronous Invoke (`InvocationType=Event`) of this same function
+//! with a continuation event. Lambda retries async invokes and may deliver twice; receivers are
+//! fenced. A continuation due later than now is not sent: the parked execution's due time puts
+//! it in the sweep's hands (the periodic schedule in template.yaml), which costs no compute
+//! while it waits.
+
+use async_trait::async_trait;
+use aws_sdk_lambda::Client;
+use aws_sdk_lambda::error::DisplayErrorContext;
+use aws_sdk_lambda::primitives::Blob;
+use aws_sdk_lambda::types::InvocationType;
+
+use super::{Continuation, DispatchError, Dispatcher};
+use crate::clock::Clock;
+
+/// The key of a continuation event: `{"fnfContinuation": {"flow", "name", "version"}}`.
+pub const CONTINUATION_KEY: &str = "fnfContinuation";
+/// Waits shorter than this are handed to an immediate continuation, which sleeps them out.
+pub const SHORT_WAIT_MS: i64 = 60_000;
+
+pub struct InvokeDispatcher<C> {
+    client: Client,
+    function: String,
+    clock: C,
+}
+
+impl<C: Clock> InvokeDispatcher<C> {
+    pub async fn from_env(function: String, clock: C) -> InvokeDispatcher<C> {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        InvokeDispatcher {
+            client: Client::new(&config),
+            function,
+            clock,
+        }
+    }
+}
+
+#[async_trait]
+impl<C: Clock + 'static> Dispatcher for InvokeDispatcher<C> {
+    async fn dispatch(
+        &self,
+        c: Continuation,
+        not_before_ms: Option<i64>,
+    ) -> Result<(), DispatchError> {
+        let wait = not_before_ms.map_or(0, |t| t - self.clock.now_ms());
+        if wait > SHORT_WAIT_MS {
+            tracing::debug!(flow = %c.flow, execution = %c.name, wait_ms = wait, "parked for the sweep");
+            return Ok(());
+        }
+        let payload = serde_json::json!({ CONTINUATION_KEY: c });
+        self.client
+            .invoke()
+            .function_name(&self.function)
+            .invocation_type(InvocationType::Event)
+            .payload(Blob::new(payload.to_string()))
+            .send()
+            .await
+            .map_err(|e| DispatchError(DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
+}

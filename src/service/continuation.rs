@@ -1,0 +1,98 @@
+//! Carrying executions on across invocations: a continuation takes the lease of the version it
+//! names (one conditional write) and drives the execution; the sweep re-dispatches executions
+//! whose wait ended or whose lease expired, so none stays `Running` with nobody working on it.
+
+use super::Service;
+use crate::dispatch::Continuation;
+use crate::error::FnfError;
+use crate::store::{ExecutionRecord, StoreError};
+
+/// Most executions one sweep re-dispatches; the next sweep takes the rest.
+pub const SWEEP_LIMIT: usize = 1000;
+
+/// What became of a continuation.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Continued {
+    /// This invocation drove the execution; the version it left it at.
+    Drove { version: u64 },
+    /// The execution is gone, ended, at another version, or leased to a live invocation:
+    /// a duplicate, late or out-of-order delivery. Nothing was written.
+    Skipped,
+}
+
+impl Service {
+    /// Handles a continuation: fenced on its version, so duplicates do nothing.
+    pub async fn continue_execution(
+        &self,
+        c: &Continuation,
+        owner: &str,
+    ) -> Result<Continued, FnfError> {
+        let Some(exec) = self.store.get_execution(&c.flow, &c.name).await? else {
+            return Ok(Continued::Skipped);
+        };
+        let now = self.clock.now_ms();
+        let leased = exec.lease_until_ms.is_some_and(|until| until > now);
+        if exec.version != c.version || exec.status.is_ended() || leased {
+            tracing::debug!(flow = %c.flow, execution = %c.name, expected = c.version, found = exec.version, "continuation skipped");
+            return Ok(Continued::Skipped);
+        }
+        let budget = self.budgets.invocation_ms;
+        let Some(leased) = self.take_lease(exec, owner, now, budget).await? else {
+            return Ok(Continued::Skipped);
+        };
+        let after = self.drive(leased, budget).await?;
+        Ok(Continued::Drove {
+            version: after.version,
+        })
+    }
+
+    /// Claims the execution for `owner` until the budget (plus margin) ends, one conditional
+    /// write. `None` when another invocation got there first.
+    pub(super) async fn take_lease(
+        &self,
+        mut exec: ExecutionRecord,
+        owner: &str,
+        now: i64,
+        budget_ms: i64,
+    ) -> Result<Option<ExecutionRecord>, FnfError> {
+        let expected = exec.version;
+        let until = now
+            .saturating_add(budget_ms)
+            .saturating_add(self.budgets.lease_margin_ms);
+        exec.version += 1;
+        exec.lease_owner = Some(owner.to_owned());
+        exec.lease_until_ms = Some(until);
+        // Should this invocation die, the sweep finds the execution when the lease expires.
+        exec.due_ms = Some(until);
+        match self.store.update_execution(&exec, expected).await {
+            Ok(()) => Ok(Some(exec)),
+            Err(StoreError::ConditionFailed) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Re-dispatches every running execution due by now (a wait ended, a lease expired, a
+    /// dispatch was lost). Answers how many it dispatched.
+    pub async fn sweep(&self) -> Result<usize, FnfError> {
+        let due = self
+            .store
+            .list_due(self.clock.now_ms(), SWEEP_LIMIT)
+            .await?;
+        let mut sent = 0;
+        for d in due {
+            let c = Continuation {
+                flow: d.flow,
+                name: d.name,
+                version: d.version,
+            };
+            match self.dispatcher.dispatch(c, None).await {
+                Ok(()) => sent += 1,
+                Err(e) => tracing::warn!(error = %e, "sweep could not dispatch"),
+            }
+        }
+        if sent > 0 {
+            tracing::info!(dispatched = sent, "sweep");
+        }
+        Ok(sent)
+    }
+}

@@ -1,0 +1,59 @@
+//! StopExecution: ends a running execution `Stopped` with the caller's error and cause. The
+//! write is fenced like every other, so an invocation still driving the execution finds its
+//! next write refused and stops.
+
+use super::Service;
+use super::params;
+use super::views::{self, Fields};
+use crate::api::Params;
+use crate::error::FnfError;
+use crate::store::{ExecutionStatus, StoreError};
+
+/// Longest Error / Cause kept, in bytes.
+const MAX_ERROR_BYTES: usize = 128;
+const MAX_CAUSE_BYTES: usize = 32 * 1024;
+/// Concurrent writers are outwaited this many times.
+const ATTEMPTS: usize = 10;
+
+pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
+    let flow = params::name(p, "FlowName")?;
+    let name = params::name(p, "ExecutionName")?;
+    let error = params::text(p, "Error", MAX_ERROR_BYTES)?.unwrap_or_default();
+    let cause = params::text(p, "Cause", MAX_CAUSE_BYTES)?.unwrap_or_default();
+    for _ in 0..ATTEMPTS {
+        let mut exec = svc.store.get_execution(flow, name).await?.ok_or_else(|| {
+            FnfError::ExecutionNotExists {
+                flow: flow.to_owned(),
+                execution: name.to_owned(),
+            }
+        })?;
+        if exec.status.is_ended() {
+            return Err(FnfError::ExecutionAlreadyStopped {
+                flow: flow.to_owned(),
+                execution: name.to_owned(),
+            });
+        }
+        let expected = exec.version;
+        exec.version += 1;
+        exec.status = ExecutionStatus::Stopped;
+        exec.error = Some(error.to_owned());
+        exec.cause = Some(cause.to_owned());
+        exec.stopped_ms = Some(svc.clock.now_ms());
+        (
+            exec.checkpoint,
+            exec.lease_owner,
+            exec.lease_until_ms,
+            exec.due_ms,
+        ) = (None, None, None, None);
+        match svc.store.update_execution(&exec, expected).await {
+            Ok(()) => {
+                tracing::info!(flow, execution = name, "execution stopped");
+                return Ok(views::execution(&exec));
+            }
+            // The driving invocation wrote in between: read again and retry.
+            Err(StoreError::ConditionFailed) => continue,
+            Err(e) => return Err(e.into()),
+        }
+    }
+    Err(FnfError::ResourceThrottled)
+}
