@@ -32,7 +32,10 @@ impl Service {
         };
         let now = self.clock.now_ms();
         let leased = exec.lease_until_ms.is_some_and(|until| until > now);
-        if exec.version != c.version || exec.status.is_ended() || leased {
+        // A parked wait delivered early (a sweep racing a timer) waits for its due time,
+        // rather than paying for a lease and a park that change nothing.
+        let early = exec.lease_owner.is_none() && exec.due_ms.is_some_and(|due| due > now);
+        if exec.version != c.version || exec.status.is_ended() || leased || early {
             tracing::debug!(flow = %c.flow, execution = %c.name, expected = c.version, found = exec.version, "continuation skipped");
             return Ok(Continued::Skipped);
         }

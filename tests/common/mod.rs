@@ -283,3 +283,23 @@ pub async fn store(backend: Backend) -> (Arc<dyn Store>, Option<tempfile::TempDi
         Backend::Dynamo => (Arc::new(dynamo_store().await), None),
     }
 }
+
+/// A clock the test moves by hand: time passes only when the test says so.
+#[derive(Clone)]
+pub struct ManualClock(pub Arc<std::sync::atomic::AtomicI64>);
+
+impl ManualClock {
+    pub fn at(ms: i64) -> ManualClock {
+        ManualClock(Arc::new(std::sync::atomic::AtomicI64::new(ms)))
+    }
+
+    pub fn advance(&self, ms: i64) {
+        self.0.fetch_add(ms, Ordering::SeqCst);
+    }
+}
+
+impl fnf_lambda::clock::Clock for ManualClock {
+    fn now_ms(&self) -> i64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}

@@ -1,0 +1,214 @@
+//! Long waits are parked: the execution is checkpointed with a due time, no invocation runs
+//! while it waits, and the sweep brings it back when the time comes. Time is a manual clock,
+//! so two minutes pass in no time. Also the DescribeExecution long poll.
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+
+use common::{Backend, Counting, ManualClock, Recorder, call, create_flow, ok};
+use fnf_lambda::clock::SystemClock;
+use fnf_lambda::service::continuation::Continued;
+use fnf_lambda::service::{Budgets, Service};
+
+const TWO_MINUTE_WAIT: &str = "\
+Type: StateMachine
+SpecVersion: v1
+Name: hold
+StartAt: before
+States:
+  - Type: Pass
+    Name: before
+    Next: hold
+  - Type: Wait
+    Name: hold
+    Seconds: 120
+    Next: after
+  - Type: Pass
+    Name: after
+    End: true
+";
+
+const T0: i64 = 1_800_000_000_000;
+const BUDGETS: Budgets = Budgets {
+    response_ms: 5_000,
+    invocation_ms: 5_000,
+    lease_margin_ms: 1_000,
+};
+
+async fn a_two_minute_wait_costs_nothing_while_parked(backend: Backend) {
+    let (store, _guard) = common::store(backend).await;
+    let counting = Arc::new(Counting::new(store));
+    let recorder = Arc::new(Recorder::default());
+    let clock = ManualClock::at(T0);
+    let svc = Service::new(counting.clone(), Arc::new(clock.clone()))
+        .with_continuations(recorder.clone(), BUDGETS);
+    create_flow(&svc, "hold", TWO_MINUTE_WAIT, "DEFAULT").await;
+
+    let started = ok(
+        &svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "hold"),
+            ("ExecutionName", "h"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        started["Status"], "Running",
+        "the wait outlives the response budget: {started}"
+    );
+    let parked = counting
+        .inner
+        .get_execution("hold", "h")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        parked.due_ms,
+        Some(T0 + 120_000),
+        "parked until the wait ends"
+    );
+    assert_eq!(
+        (parked.lease_owner.as_deref(), parked.checkpoint.is_some()),
+        (None, true)
+    );
+    let writes_when_parked = counting.writes.load(Ordering::Relaxed);
+
+    // While it waits: an early continuation and a sweep find nothing to do, and write nothing.
+    let early = recorder.take();
+    assert_eq!(early.len(), 1);
+    assert_eq!(
+        svc.continue_execution(&early[0], "early").await.unwrap(),
+        Continued::Skipped
+    );
+    clock.advance(60_000);
+    assert_eq!(svc.sweep().await.unwrap(), 0, "not due after one minute");
+    assert_eq!(
+        counting.writes.load(Ordering::Relaxed),
+        writes_when_parked,
+        "parked time costs no writes"
+    );
+
+    // When the time comes, the sweep brings it back and it ends.
+    clock.advance(60_000);
+    assert_eq!(svc.sweep().await.unwrap(), 1);
+    let due = recorder.take();
+    assert!(matches!(
+        svc.continue_execution(&due[0], "sweep").await.unwrap(),
+        Continued::Drove { .. }
+    ));
+    let done = ok(
+        &svc,
+        &[
+            ("Action", "DescribeExecution"),
+            ("FlowName", "hold"),
+            ("ExecutionName", "h"),
+        ],
+    )
+    .await;
+    assert_eq!(done["Status"], "Succeeded", "{done}");
+    let history = counting
+        .inner
+        .list_history("hold", "h", 100, None)
+        .await
+        .unwrap()
+        .items;
+    let at = |kind: &str, step: &str| {
+        history
+            .iter()
+            .find(|e| e.kind == kind && e.step_name == step)
+            .map(|e| e.time_ms)
+    };
+    assert_eq!(at("StepEntered", "hold"), Some(T0));
+    assert_eq!(
+        at("StepExited", "hold"),
+        Some(T0 + 120_000),
+        "the wait ended on time"
+    );
+    // Claim + park, then lease + end: four writes of the execution, plus history batches.
+    eprintln!(
+        "{backend:?}: {} writes in all, none while parked",
+        counting.writes.load(Ordering::Relaxed)
+    );
+}
+
+async fn describe_execution_long_polls(backend: Backend) {
+    let (store, _guard) = common::store(backend).await;
+    let recorder = Arc::new(Recorder::default());
+    let svc =
+        Service::new(store, Arc::new(SystemClock)).with_continuations(recorder.clone(), BUDGETS);
+    create_flow(&svc, "hold", TWO_MINUTE_WAIT, "DEFAULT").await;
+    ok(
+        &svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "hold"),
+            ("ExecutionName", "h"),
+        ],
+    )
+    .await;
+    let before = std::time::Instant::now();
+    let polled = ok(
+        &svc,
+        &[
+            ("Action", "DescribeExecution"),
+            ("FlowName", "hold"),
+            ("ExecutionName", "h"),
+            ("WaitTimeSeconds", "1"),
+        ],
+    )
+    .await;
+    assert_eq!(polled["Status"], "Running");
+    assert!(
+        before.elapsed() >= std::time::Duration::from_millis(900),
+        "it waited out the poll"
+    );
+    for bad in ["61", "-1", "soon"] {
+        let (status, body) = call(
+            &svc,
+            &[
+                ("Action", "DescribeExecution"),
+                ("FlowName", "hold"),
+                ("ExecutionName", "h"),
+                ("WaitTimeSeconds", bad),
+            ],
+        )
+        .await;
+        assert_eq!(
+            (status, body["Code"].as_str()),
+            (400, Some("InvalidArgument")),
+            "{bad}: {body}"
+        );
+    }
+    // An ended execution answers at once.
+    let stopped = ok(
+        &svc,
+        &[
+            ("Action", "StopExecution"),
+            ("FlowName", "hold"),
+            ("ExecutionName", "h"),
+        ],
+    )
+    .await;
+    assert_eq!(stopped["Status"], "Stopped");
+    let before = std::time::Instant::now();
+    ok(
+        &svc,
+        &[
+            ("Action", "DescribeExecution"),
+            ("FlowName", "hold"),
+            ("ExecutionName", "h"),
+            ("WaitTimeSeconds", "30"),
+        ],
+    )
+    .await;
+    assert!(before.elapsed() < std::time::Duration::from_secs(5));
+}
+
+on_both_stores!(
+    a_two_minute_wait_costs_nothing_while_parked,
+    describe_execution_long_polls
+);
