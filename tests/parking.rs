@@ -135,6 +135,55 @@ async fn a_two_minute_wait_costs_nothing_while_parked(backend: Backend) {
     );
 }
 
+async fn an_execution_past_its_timeout_ends_timed_out(backend: Backend) {
+    let (store, _guard) = common::store(backend).await;
+    let recorder = Arc::new(Recorder::default());
+    let clock = ManualClock::at(T0);
+    let svc = Service::new(store.clone(), Arc::new(clock.clone()))
+        .with_continuations(recorder.clone(), BUDGETS)
+        .with_execution_timeout(60_000);
+    create_flow(&svc, "hold", TWO_MINUTE_WAIT, "DEFAULT").await;
+    ok(
+        &svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "hold"),
+            ("ExecutionName", "t"),
+        ],
+    )
+    .await;
+    let parked = store.get_execution("hold", "t").await.unwrap().unwrap();
+    assert_eq!(
+        parked.due_ms,
+        Some(T0 + 60_000),
+        "a long wait still wakes at the timeout"
+    );
+    recorder.take();
+    clock.advance(60_000);
+    assert_eq!(svc.sweep().await.unwrap(), 1);
+    let due = recorder.take();
+    svc.continue_execution(&due[0], "sweep").await.unwrap();
+    let done = ok(
+        &svc,
+        &[
+            ("Action", "DescribeExecution"),
+            ("FlowName", "hold"),
+            ("ExecutionName", "t"),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (done["Status"].as_str(), done["ErrorCode"].as_str()),
+        (Some("TimedOut"), Some("FnF.Timeout")),
+        "{done}"
+    );
+    assert!(done["StoppedTime"].is_string());
+    assert!(
+        store.list_due(i64::MAX / 2, 10).await.unwrap().is_empty(),
+        "nothing left for the sweep"
+    );
+}
+
 async fn describe_execution_long_polls(backend: Backend) {
     let (store, _guard) = common::store(backend).await;
     let recorder = Arc::new(Recorder::default());
@@ -210,5 +259,6 @@ async fn describe_execution_long_polls(backend: Backend) {
 
 on_both_stores!(
     a_two_minute_wait_costs_nothing_while_parked,
-    describe_execution_long_polls
+    an_execution_past_its_timeout_ends_timed_out,
+    describe_execution_long_polls,
 );

@@ -57,9 +57,14 @@ pub fn data_dir_from_env() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from(DEFAULT_DATA_DIR))
 }
 
-/// A service on the real clock.
+/// A service on the real clock, with the execution timeout of `FNF_EXECUTION_TIMEOUT_SECONDS`
+/// (default one year).
 pub fn service(store: Arc<dyn Store>) -> Service {
-    Service::new(store, Arc::new(SystemClock))
+    let service = Service::new(store, Arc::new(SystemClock));
+    match env_ms("FNF_EXECUTION_TIMEOUT_SECONDS") {
+        Some(seconds) => service.with_execution_timeout(seconds.saturating_mul(1000)),
+        None => service,
+    }
 }
 
 fn env_ms(name: &str) -> Option<i64> {

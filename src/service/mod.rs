@@ -53,7 +53,12 @@ pub struct Service {
     clock: Arc<dyn Clock>,
     dispatcher: Arc<dyn Dispatcher>,
     budgets: Budgets,
+    /// An execution still running this long after it started ends `TimedOut`.
+    execution_timeout_ms: i64,
 }
+
+/// The default execution timeout: one year, the longest a Wait may last.
+pub const DEFAULT_EXECUTION_TIMEOUT_MS: i64 = 365 * 24 * 3600 * 1000;
 
 impl Service {
     /// A service that runs every execution to its end inside the call that starts it.
@@ -63,6 +68,7 @@ impl Service {
             clock,
             dispatcher: Arc::new(NoDispatch),
             budgets: Budgets::UNBOUNDED,
+            execution_timeout_ms: DEFAULT_EXECUTION_TIMEOUT_MS,
         }
     }
 
@@ -74,6 +80,12 @@ impl Service {
     ) -> Service {
         self.dispatcher = dispatcher;
         self.budgets = budgets;
+        self
+    }
+
+    /// Executions still running `timeout_ms` after they started end `TimedOut`.
+    pub fn with_execution_timeout(mut self, timeout_ms: i64) -> Service {
+        self.execution_timeout_ms = timeout_ms.max(1);
         self
     }
 

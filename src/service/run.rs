@@ -18,6 +18,8 @@ use crate::store::{ExecutionRecord, ExecutionStatus, HistoryRecord, StoreError};
 
 /// The error name of an execution whose stored definition no longer validates.
 const DEFINITION_ERROR: &str = "FnF.DefinitionInvalid";
+/// The error of an execution that ran past the execution timeout.
+pub const EXECUTION_TIMEOUT_ERROR: &str = "FnF.Timeout";
 /// The error name of an execution whose stored checkpoint cannot be read.
 const CHECKPOINT_ERROR: &str = "FnF.CheckpointInvalid";
 /// Largest checkpoint stored with an execution; DynamoDB items end at 400 KB, and the
@@ -75,8 +77,12 @@ impl Service {
         let mut events = Vec::new();
         // After a wait, "now" is at least the wait's end, whatever the clock's granularity.
         let mut not_before = i64::MIN;
+        let times_out_at = exec.started_ms.saturating_add(self.execution_timeout_ms);
         loop {
             let now = self.clock.now_ms().max(not_before);
+            if now >= times_out_at {
+                return self.time_out(exec, events).await;
+            }
             let step = driver.step(now);
             events.append(&mut driver.take_events());
             match step {
@@ -161,7 +167,9 @@ impl Service {
         exec.version += 1;
         exec.checkpoint = Some(checkpoint);
         (exec.lease_owner, exec.lease_until_ms) = (None, None);
-        // If the dispatch below is lost, the sweep finds the execution by this time.
+        // If the dispatch below is lost, the sweep finds the execution by this time; a
+        // long wait still wakes at the execution's timeout.
+        let due_ms = due_ms.min(exec.started_ms.saturating_add(self.execution_timeout_ms));
         exec.due_ms = Some(due_ms);
         let parked = self
             .write_fenced(exec, expected, "execution parked")
@@ -177,6 +185,32 @@ impl Service {
             }
         }
         Ok(parked)
+    }
+
+    /// Ends an execution that ran past the execution timeout.
+    async fn time_out(
+        &self,
+        mut exec: ExecutionRecord,
+        events: Vec<HistoryEvent>,
+    ) -> Result<ExecutionRecord, FnfError> {
+        self.put_history(&exec, events).await?;
+        let expected = exec.version;
+        exec.version += 1;
+        exec.status = ExecutionStatus::TimedOut;
+        exec.error = Some(EXECUTION_TIMEOUT_ERROR.to_owned());
+        exec.cause = Some(format!(
+            "the execution ran longer than its timeout of {} s",
+            self.execution_timeout_ms / 1000
+        ));
+        exec.stopped_ms = Some(self.clock.now_ms());
+        (
+            exec.checkpoint,
+            exec.lease_owner,
+            exec.lease_until_ms,
+            exec.due_ms,
+        ) = (None, None, None, None);
+        self.write_fenced(exec, expected, "execution timed out")
+            .await
     }
 
     /// Stores history events; ids come from the engine, so a repeated write stores nothing twice.
