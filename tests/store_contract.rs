@@ -471,6 +471,25 @@ async fn due_index_follows_running_executions(store: Arc<dyn Store>) {
     );
 }
 
+async fn history_pages_past_a_megabyte(store: Arc<dyn Store>) {
+    // 120 events of 12 KB: one DynamoDB response (1 MB at most) cannot hold a page of 100.
+    let events: Vec<_> = (1..=120)
+        .map(|id| HistoryRecord {
+            detail: format!(r#"{{"pad":"{}"}}"#, "x".repeat(12_000)),
+            ..event(id)
+        })
+        .collect();
+    store.put_history("f", "big", &events).await.unwrap();
+    let page = store.list_history("f", "big", 100, None).await.unwrap();
+    assert_eq!(page.items.len(), 100);
+    assert_eq!(page.next_after.as_deref(), Some("100"));
+    let rest = store
+        .list_history("f", "big", 100, Some(100))
+        .await
+        .unwrap();
+    assert_eq!((rest.items.len(), rest.next_after), (20, None));
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -506,6 +525,7 @@ contract!(
     big_items_round_trip,
     history_is_idempotent_ordered_and_paged,
     due_index_follows_running_executions,
+    history_pages_past_a_megabyte,
 );
 
 #[tokio::test]

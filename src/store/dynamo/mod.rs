@@ -401,7 +401,7 @@ impl Store for DynamoStore {
             .get(PK)
             .cloned()
             .ok_or_else(|| StoreError::Backend("no key".into()))?;
-        let out = self
+        let query = self
             .client
             .query()
             .table_name(&self.table)
@@ -411,17 +411,28 @@ impl Store for DynamoStore {
             .expression_attribute_values(":pk", pk)
             .expression_attribute_values(":from", s(from))
             .expression_attribute_values(":to", s(event_sort_key(u64::MAX)))
-            .consistent_read(true)
-            // One more than asked tells whether another page follows.
-            .limit(i32::try_from(limit.saturating_add(1)).unwrap_or(i32::MAX))
-            .send()
-            .await
-            .map_err(classify)?;
-        let mut items = out
-            .items()
-            .iter()
-            .map(event_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
+            .consistent_read(true);
+        // One more than asked tells whether another page follows; a response stops at 1 MB,
+        // so keep reading until that many came or the events end.
+        let mut items = Vec::new();
+        let mut start = None;
+        while items.len() <= limit {
+            let want = limit + 1 - items.len();
+            let out = query
+                .clone()
+                .limit(i32::try_from(want).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for it in out.items() {
+                items.push(event_from_item(it)?);
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
         let more = items.len() > limit;
         items.truncate(limit);
         Ok(Page::new(items, more, |e| e.id.to_string()))

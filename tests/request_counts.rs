@@ -1,0 +1,213 @@
+//! DynamoDB requests, counted on the wire (an SDK interceptor sees every HTTP request, retries
+//! included): a 1,000-transition flow run within StartExecution, and a 10,000-transition flow
+//! carried across continuations. The bounds make a regression fail a test; the counts are printed for the
+//! record. Counts, not timings.
+
+mod common;
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+
+use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
+use aws_sdk_dynamodb::config::{
+    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
+};
+use aws_sdk_dynamodb::error::BoxError;
+use common::{Recorder, create_flow, ok};
+use fnf_lambda::clock::SystemClock;
+use fnf_lambda::service::continuation::Continued;
+use fnf_lambda::service::{Budgets, Service};
+use fnf_lambda::store::Store;
+use fnf_lambda::store::dynamo::DynamoStore;
+
+/// Counts requests by their DynamoDB operation (the `x-amz-target` header).
+#[derive(Debug, Default, Clone)]
+struct Requests(Arc<Mutex<BTreeMap<String, u64>>>);
+
+impl Intercept for Requests {
+    fn name(&self) -> &'static str {
+        "count-requests"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _components: &RuntimeComponents,
+        _cfg: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let target = context
+            .request()
+            .headers()
+            .get("x-amz-target")
+            .unwrap_or("?");
+        let op = target.rsplit('.').next().unwrap_or(target).to_owned();
+        *self.0.lock().unwrap().entry(op).or_default() += 1;
+        Ok(())
+    }
+}
+
+impl Requests {
+    fn take(&self) -> BTreeMap<String, u64> {
+        std::mem::take(&mut *self.0.lock().unwrap())
+    }
+}
+
+/// `n` iterations of Choice + Pass: 2n transitions, plus init, the last check and done.
+const LOOP: &str = "\
+Type: StateMachine
+SpecVersion: v1
+Name: loop
+StartAt: init
+States:
+  - Type: Pass
+    Name: init
+    OutputConstructor:
+      i: 0
+      n.$: $Input.n
+    Next: check
+  - Type: Choice
+    Name: check
+    Branches:
+      - Condition: $Input.i < $Input.n
+        Next: inc
+    Default: done
+  - Type: Pass
+    Name: inc
+    OutputConstructor:
+      i.$: intAdd($Input.i, 1)
+      n.$: $Input.n
+    Next: check
+  - Type: Pass
+    Name: done
+    End: true
+";
+
+async fn counted_store() -> (DynamoStore, Requests) {
+    let requests = Requests::default();
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(common::dynamodb_endpoint())
+        .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
+        .interceptor(requests.clone())
+        .build();
+    let store = DynamoStore::new(
+        aws_sdk_dynamodb::Client::from_conf(config),
+        format!("fnf-count-{}", uuid::Uuid::new_v4().simple()),
+    );
+    store.create_table().await.unwrap();
+    (store, requests)
+}
+
+async fn event_count(store: &DynamoStore, name: &str) -> u64 {
+    let (mut count, mut after) = (0, None);
+    loop {
+        let page = store
+            .list_history("loop", name, 5_000, after)
+            .await
+            .unwrap();
+        count += page.items.len() as u64;
+        match page.next_after {
+            Some(a) => after = Some(a.parse().unwrap()),
+            None => return count,
+        }
+    }
+}
+
+fn total(counts: &BTreeMap<String, u64>) -> u64 {
+    counts.values().sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_thousand_transitions_in_one_call() {
+    let (store, requests) = counted_store().await;
+    let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock));
+    create_flow(&svc, "loop", LOOP, "DEFAULT").await;
+    requests.take();
+    let done = ok(
+        &svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "loop"),
+            ("ExecutionName", "one"),
+            ("Input", r#"{"n":500}"#),
+        ],
+    )
+    .await;
+    assert_eq!(done["Status"], "Succeeded", "{done}");
+    let counts = requests.take();
+    let events = event_count(&store, "one").await;
+    eprintln!(
+        "one call: {counts:?} = {} requests, {events} history events",
+        total(&counts)
+    );
+    // Read the flow; claim; history in batches of 25; the final write. No reads of the execution.
+    assert_eq!(counts.get("GetItem"), Some(&1), "{counts:?}");
+    assert_eq!(counts.get("PutItem"), Some(&2), "claim + final: {counts:?}");
+    assert_eq!(
+        counts.get("BatchWriteItem"),
+        Some(&events.div_ceil(25)),
+        "{counts:?}"
+    );
+    assert_eq!(total(&counts), 3 + events.div_ceil(25), "{counts:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ten_thousand_transitions_across_continuations() {
+    let (store, requests) = counted_store().await;
+    let recorder = Arc::new(Recorder::default());
+    let budgets = Budgets {
+        response_ms: 1,
+        invocation_ms: 1,
+        lease_margin_ms: 1_000,
+    };
+    let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock))
+        .with_continuations(recorder.clone(), budgets);
+    create_flow(&svc, "loop", LOOP, "DEFAULT").await;
+    requests.take();
+    let started = ok(
+        &svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "loop"),
+            ("ExecutionName", "many"),
+            ("Input", r#"{"n":5000}"#),
+        ],
+    )
+    .await;
+    // What a parked execution carries between invocations.
+    let parked = store.get_execution("loop", "many").await.unwrap().unwrap();
+    let checkpoint_bytes = parked.checkpoint.as_deref().map_or(0, str::len);
+    assert!(
+        checkpoint_bytes > 0 && checkpoint_bytes < 2_048,
+        "checkpoint {checkpoint_bytes} bytes"
+    );
+    let mut invocations = 1;
+    let mut pending = recorder.take();
+    while let Some(c) = pending.pop() {
+        if let Continued::Drove { .. } = svc.continue_execution(&c, "test").await.unwrap() {
+            invocations += 1;
+        }
+        pending.extend(recorder.take());
+    }
+    let after = store.get_execution("loop", "many").await.unwrap().unwrap();
+    assert_eq!(after.status.as_str(), "Succeeded", "{started}");
+    assert!(invocations > 2, "the budget forced hand-overs");
+    let counts = requests.take();
+    let events = event_count(&store, "many").await;
+    let n = total(&counts) - 2; // the two reads of the execution above are the test's own
+    eprintln!(
+        "across {invocations} invocations: {counts:?} = {n} requests for 10,003 transitions ({:.3} per transition), {events} events, checkpoint {checkpoint_bytes} bytes",
+        n as f64 / 10_003.0
+    );
+    // Per continuation: one read, the lease, the checkpoint (or the end), and history batches.
+    let continuations = invocations - 1;
+    assert!(
+        counts.get("PutItem").copied().unwrap_or(0) <= 2 + 2 * continuations as u64,
+        "{counts:?}"
+    );
+    assert!(
+        counts.get("GetItem").copied().unwrap_or(0) <= 1 + continuations as u64 + 2,
+        "{counts:?}"
+    );
+}
