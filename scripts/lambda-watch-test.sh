@@ -19,8 +19,11 @@ fail() { echo "lambda-watch-test: $1" >&2; echo "--- cargo lambda watch log" >&2
 
 .venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$tmp/moto.log" 2>&1 &
 moto_pid=$!
+# Continuations stay in the watch process (no AWS to invoke); a short response budget makes
+# the long flow below answer Running and finish in continuations.
 export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$moto_port AWS_REGION=us-east-1 \
-  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test TABLE_NAME=fnf-watch RUST_LOG=info
+  AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test TABLE_NAME=fnf-watch RUST_LOG=info \
+  FNF_CONTINUATION=local FNF_RESPONSE_BUDGET_MS=100
 cargo build --bin fnf-lambda
 for _ in $(seq 1 100); do target/debug/fnf-lambda create-table "$TABLE_NAME" >/dev/null 2>&1 && break; sleep 0.2; done
 
@@ -47,4 +50,13 @@ done
 out=$(invoke direct-start-execution.json)
 echo "$out" | grep -q '"Output":"{\\"key\\":\\"value\\"}"' || fail "direct StartExecution: $out"
 grep -q '"request_id"' "$tmp/watch.log" || fail "log lines carry no request_id"
+
+# A flow that outlives the response budget: Running at once, Succeeded through continuations.
+printf 'Type: StateMachine\nSpecVersion: v1\nName: slow\nStartAt: nap\nStates:\n  - Type: Task\n    Name: nap\n    Action: Test:Sleep\n    Parameters:\n      Milliseconds: 500\n    End: true\n' > "$tmp/slow.yaml"
+out=$(curl -s -m 60 "$url" -d Action=CreateFlow -d Name=slow -d Type=DEFAULT --data-urlencode "Definition@$tmp/slow.yaml")
+echo "$out" | grep -q '"Name":"slow"' || fail "CreateFlow slow: $out"
+out=$(curl -s -m 60 "$url" -d Action=StartExecution -d FlowName=slow -d ExecutionName=s1)
+echo "$out" | grep -q '"Status":"Running"' || fail "a long StartExecution should answer Running: $out"
+out=$(curl -s -m 60 "$url?Action=DescribeExecution&FlowName=slow&ExecutionName=s1&WaitTimeSeconds=20")
+echo "$out" | grep -q '"Status":"Succeeded"' || fail "the continuation did not finish the flow: $out"
 echo "cargo lambda watch + moto: OK"
