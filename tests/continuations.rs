@@ -15,36 +15,6 @@ use fnf_lambda::service::continuation::Continued;
 use fnf_lambda::service::{Budgets, Service};
 use serde_json::Value;
 
-/// 10,000 iterations of Choice + Pass: 20,000 transitions (plus the first and last states).
-const LOOP: &str = "\
-Type: StateMachine
-SpecVersion: v1
-Name: loop
-StartAt: init
-States:
-  - Type: Pass
-    Name: init
-    OutputConstructor:
-      i: 0
-      n.$: $Input.n
-    Next: check
-  - Type: Choice
-    Name: check
-    Branches:
-      - Condition: $Input.i < $Input.n
-        Next: inc
-    Default: done
-  - Type: Pass
-    Name: inc
-    OutputConstructor:
-      i.$: intAdd($Input.i, 1)
-      n.$: $Input.n
-    Next: check
-  - Type: Pass
-    Name: done
-    End: true
-";
-
 /// The engine runs 20,000 transitions in well under 50 ms even in a debug build, so a 1 ms
 /// budget is what forces a hand-over after every slice (1,024 transitions) of work.
 const BUDGET: Budgets = Budgets {
@@ -66,7 +36,7 @@ async fn setup(
     let recorder = Arc::new(Recorder::default());
     let svc = Service::new(counting.clone(), Arc::new(SystemClock))
         .with_continuations(recorder.clone(), BUDGET);
-    create_flow(&svc, "loop", LOOP, "DEFAULT").await;
+    create_flow(&svc, "loop", common::COUNTER_LOOP, "DEFAULT").await;
     (svc, recorder, counting, guard)
 }
 

@@ -52,36 +52,6 @@ impl Requests {
     }
 }
 
-/// `n` iterations of Choice + Pass: 2n transitions, plus init, the last check and done.
-const LOOP: &str = "\
-Type: StateMachine
-SpecVersion: v1
-Name: loop
-StartAt: init
-States:
-  - Type: Pass
-    Name: init
-    OutputConstructor:
-      i: 0
-      n.$: $Input.n
-    Next: check
-  - Type: Choice
-    Name: check
-    Branches:
-      - Condition: $Input.i < $Input.n
-        Next: inc
-    Default: done
-  - Type: Pass
-    Name: inc
-    OutputConstructor:
-      i.$: intAdd($Input.i, 1)
-      n.$: $Input.n
-    Next: check
-  - Type: Pass
-    Name: done
-    End: true
-";
-
 async fn counted_store() -> (DynamoStore, Requests) {
     let requests = Requests::default();
     let config = aws_sdk_dynamodb::Config::builder()
@@ -122,7 +92,7 @@ fn total(counts: &BTreeMap<String, u64>) -> u64 {
 async fn a_thousand_transitions_in_one_call() {
     let (store, requests) = counted_store().await;
     let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock));
-    create_flow(&svc, "loop", LOOP, "DEFAULT").await;
+    create_flow(&svc, "loop", common::COUNTER_LOOP, "DEFAULT").await;
     requests.take();
     let done = ok(
         &svc,
@@ -163,7 +133,7 @@ async fn ten_thousand_transitions_across_continuations() {
     };
     let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock))
         .with_continuations(recorder.clone(), budgets);
-    create_flow(&svc, "loop", LOOP, "DEFAULT").await;
+    create_flow(&svc, "loop", common::COUNTER_LOOP, "DEFAULT").await;
     requests.take();
     let started = ok(
         &svc,

@@ -111,26 +111,17 @@ impl Service {
         events: Vec<HistoryEvent>,
     ) -> Result<ExecutionRecord, FnfError> {
         self.put_history(&exec, events).await?;
-        let expected = exec.version;
-        exec.version += 1;
-        exec.stopped_ms = Some(self.clock.now_ms());
-        (
-            exec.checkpoint,
-            exec.lease_owner,
-            exec.lease_until_ms,
-            exec.due_ms,
-        ) = (None, None, None, None);
-        match outcome {
+        let now = self.clock.now_ms();
+        let expected = match outcome {
             Outcome::Succeeded { output } => {
-                exec.status = ExecutionStatus::Succeeded;
                 exec.output = Some(Value::Object(output).to_string());
+                exec.close(ExecutionStatus::Succeeded, now)
             }
             Outcome::Failed { error, cause } => {
-                exec.status = ExecutionStatus::Failed;
-                exec.error = Some(error);
-                exec.cause = Some(cause);
+                (exec.error, exec.cause) = (Some(error), Some(cause));
+                exec.close(ExecutionStatus::Failed, now)
             }
-        }
+        };
         self.write_fenced(exec, expected, "execution ended").await
     }
 
@@ -194,21 +185,12 @@ impl Service {
         events: Vec<HistoryEvent>,
     ) -> Result<ExecutionRecord, FnfError> {
         self.put_history(&exec, events).await?;
-        let expected = exec.version;
-        exec.version += 1;
-        exec.status = ExecutionStatus::TimedOut;
         exec.error = Some(EXECUTION_TIMEOUT_ERROR.to_owned());
         exec.cause = Some(format!(
             "the execution ran longer than its timeout of {} s",
             self.execution_timeout_ms / 1000
         ));
-        exec.stopped_ms = Some(self.clock.now_ms());
-        (
-            exec.checkpoint,
-            exec.lease_owner,
-            exec.lease_until_ms,
-            exec.due_ms,
-        ) = (None, None, None, None);
+        let expected = exec.close(ExecutionStatus::TimedOut, self.clock.now_ms());
         self.write_fenced(exec, expected, "execution timed out")
             .await
     }

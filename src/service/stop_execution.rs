@@ -33,18 +33,9 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
                 execution: name.to_owned(),
             });
         }
-        let expected = exec.version;
-        exec.version += 1;
-        exec.status = ExecutionStatus::Stopped;
         exec.error = Some(error.to_owned());
         exec.cause = Some(cause.to_owned());
-        exec.stopped_ms = Some(svc.clock.now_ms());
-        (
-            exec.checkpoint,
-            exec.lease_owner,
-            exec.lease_until_ms,
-            exec.due_ms,
-        ) = (None, None, None, None);
+        let expected = exec.close(ExecutionStatus::Stopped, svc.clock.now_ms());
         match svc.store.update_execution(&exec, expected).await {
             Ok(()) => {
                 tracing::info!(flow, execution = name, "execution stopped");

@@ -108,6 +108,22 @@ pub struct DueExecution {
 }
 
 impl ExecutionRecord {
+    /// Ends the execution with `status` at `stopped_ms`: its running state (checkpoint, lease,
+    /// due time) goes and its version moves on. Answers the version the write must find.
+    pub fn close(&mut self, status: ExecutionStatus, stopped_ms: i64) -> u64 {
+        let expected = self.version;
+        self.version += 1;
+        self.status = status;
+        self.stopped_ms = Some(stopped_ms);
+        (
+            self.checkpoint,
+            self.lease_owner,
+            self.lease_until_ms,
+            self.due_ms,
+        ) = (None, None, None, None);
+        expected
+    }
+
     /// The listing view: what `list_executions` returns.
     pub fn summary(&self) -> ExecutionRecord {
         ExecutionRecord {

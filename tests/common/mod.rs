@@ -16,6 +16,36 @@ use fnf_lambda::store::embedded::EmbeddedStore;
 use serde_json::Value;
 
 pub const CLOUDFLOW_SEED: &str = "Type: StateMachine\nSpecVersion: v1\nName: my_flow_name\nStartAt: my_state\nStates:\n  - Type: Pass\n    Name: my_state\n    End: true\n";
+/// `n` (from the input) iterations of Choice + Pass: 2n transitions, plus init, the last
+/// check and done. The output is `{"i": n, "n": n}`.
+pub const COUNTER_LOOP: &str = "\
+Type: StateMachine
+SpecVersion: v1
+Name: loop
+StartAt: init
+States:
+  - Type: Pass
+    Name: init
+    OutputConstructor:
+      i: 0
+      n.$: $Input.n
+    Next: check
+  - Type: Choice
+    Name: check
+    Branches:
+      - Condition: $Input.i < $Input.n
+        Next: inc
+    Default: done
+  - Type: Pass
+    Name: inc
+    OutputConstructor:
+      i.$: intAdd($Input.i, 1)
+      n.$: $Input.n
+    Next: check
+  - Type: Pass
+    Name: done
+    End: true
+";
 pub const FDL_SEED: &str = "version: v1\ntype: flow\nsteps:\n  - type: pass\n    name: mypass\n";
 
 pub fn dynamodb_endpoint() -> String {
