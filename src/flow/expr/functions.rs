@@ -354,10 +354,10 @@ impl Func {
                 let (input, alg) = (string(0)?, string(1)?);
                 let algo = alg.to_ascii_uppercase().replace('-', "");
                 let digest = match algo.as_str() {
-                    "MD5" => hash::md5(input.as_bytes()).to_vec(),
-                    "SHA1" => hash::sha1(input.as_bytes()).to_vec(),
-                    "SHA256" => hash::sha256(input.as_bytes()).to_vec(),
-                    "SHA512" => hash::sha512(input.as_bytes()).to_vec(),
+                    "MD5" => hash::md5(input.as_bytes()),
+                    "SHA1" => hash::sha1(input.as_bytes()),
+                    "SHA256" => hash::sha256(input.as_bytes()),
+                    "SHA512" => hash::sha512(input.as_bytes()),
                     _ => {
                         return Err(fail(format!(
                             "unknown algorithm {alg:?}; expected MD5, SHA-1, SHA-256 or SHA-512"
