@@ -25,15 +25,21 @@ pub struct InvokeDispatcher<C> {
 }
 
 impl<C: Clock> InvokeDispatcher<C> {
+    pub fn new(client: Client, function: String, clock: C) -> InvokeDispatcher<C> {
+        InvokeDispatcher {
+            client,
+            function,
+            clock,
+        }
+    }
+
+    /// A client from the standard AWS configuration chain (`AWS_ENDPOINT_URL_LAMBDA`
+    /// redirects it).
     pub async fn from_env(function: String, clock: C) -> InvokeDispatcher<C> {
         let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
             .load()
             .await;
-        InvokeDispatcher {
-            client: Client::new(&config),
-            function,
-            clock,
-        }
+        InvokeDispatcher::new(Client::new(&config), function, clock)
     }
 }
 
