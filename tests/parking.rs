@@ -184,6 +184,71 @@ async fn an_execution_past_its_timeout_ends_timed_out(backend: Backend) {
     );
 }
 
+async fn state_too_large_to_checkpoint_fails_the_execution(backend: Backend) {
+    // 50 Map iterations each holding 1.2 KB while their tasks sleep: more live state than a
+    // checkpoint may carry.
+    let definition = "\
+Type: StateMachine
+SpecVersion: v1
+Name: wide
+StartAt: fan
+States:
+  - Type: Map
+    Name: fan
+    ItemsPath: $Input.items
+    MaxConcurrency: 50
+    Processor:
+      StartAt: nap
+      States:
+        - Type: Task
+          Name: nap
+          Action: Test:Sleep
+          Parameters:
+            Milliseconds: 600000
+            data.$: $Input
+          End: true
+    End: true
+";
+    let (store, _guard) = common::store(backend).await;
+    let recorder = Arc::new(Recorder::default());
+    let svc = Service::new(store.clone(), Arc::new(SystemClock))
+        .with_continuations(recorder.clone(), BUDGETS);
+    create_flow(&svc, "wide", definition, "DEFAULT").await;
+    let items: Vec<_> = (0..50)
+        .map(|i| serde_json::json!({"i": i, "pad": "x".repeat(1_200)}))
+        .collect();
+    let input = serde_json::json!({ "items": items }).to_string();
+    let run = ok(
+        &svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "wide"),
+            ("ExecutionName", "w"),
+            ("Input", &input),
+        ],
+    )
+    .await;
+    assert_eq!(
+        (run["Status"].as_str(), run["ErrorCode"].as_str()),
+        (Some("Failed"), Some("FnF.CheckpointTooLarge")),
+        "{}",
+        run["ErrorMessage"]
+    );
+    assert!(
+        run["ErrorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("exceeds the checkpoint limit")
+    );
+    let stored = store.get_execution("wide", "w").await.unwrap().unwrap();
+    assert_eq!(
+        (stored.checkpoint, stored.due_ms),
+        (None, None),
+        "nothing oversized was stored"
+    );
+    assert!(recorder.take().is_empty());
+}
+
 async fn describe_execution_long_polls(backend: Backend) {
     let (store, _guard) = common::store(backend).await;
     let recorder = Arc::new(Recorder::default());
@@ -260,5 +325,6 @@ async fn describe_execution_long_polls(backend: Backend) {
 on_both_stores!(
     a_two_minute_wait_costs_nothing_while_parked,
     an_execution_past_its_timeout_ends_timed_out,
+    state_too_large_to_checkpoint_fails_the_execution,
     describe_execution_long_polls,
 );
