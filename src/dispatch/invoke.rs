@@ -10,13 +10,11 @@ use aws_sdk_lambda::error::DisplayErrorContext;
 use aws_sdk_lambda::primitives::Blob;
 use aws_sdk_lambda::types::InvocationType;
 
-use super::{Continuation, DispatchError, Dispatcher};
+use super::{Continuation, DispatchError, Dispatcher, SHORT_WAIT_MS};
 use crate::clock::Clock;
 
 /// The key of a continuation event: `{"fnfContinuation": {"flow", "name", "version"}}`.
 pub const CONTINUATION_KEY: &str = "fnfContinuation";
-/// Waits shorter than this are handed to an immediate continuation, which sleeps them out.
-pub const SHORT_WAIT_MS: i64 = 60_000;
 
 pub struct InvokeDispatcher<C> {
     client: Client,

@@ -8,6 +8,10 @@ pub mod local;
 use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
+/// A continuation due within this long may be sent now: it sleeps out the rest in place.
+/// Later ones are left to the sweep (Lambda) or a timer (in process).
+pub const SHORT_WAIT_MS: i64 = 60_000;
+
 /// "Carry on execution `name` of `flow`, which you will find at `version`."
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]

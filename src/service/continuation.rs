@@ -3,7 +3,7 @@
 //! whose wait ended or whose lease expired, so none stays `Running` with nobody working on it.
 
 use super::Service;
-use crate::dispatch::Continuation;
+use crate::dispatch::{Continuation, SHORT_WAIT_MS};
 use crate::error::FnfError;
 use crate::store::{ExecutionRecord, StoreError};
 
@@ -32,9 +32,12 @@ impl Service {
         };
         let now = self.clock.now_ms();
         let leased = exec.lease_until_ms.is_some_and(|until| until > now);
-        // A parked wait delivered early (a sweep racing a timer) waits for its due time,
-        // rather than paying for a lease and a park that change nothing.
-        let early = exec.lease_owner.is_none() && exec.due_ms.is_some_and(|due| due > now);
+        // A parked wait delivered long before its time waits for it, rather than paying for
+        // a lease and a park that change nothing; one due soon is slept out in place.
+        let early = exec.lease_owner.is_none()
+            && exec
+                .due_ms
+                .is_some_and(|due| due > now.saturating_add(SHORT_WAIT_MS));
         if exec.version != c.version || exec.status.is_ended() || leased || early {
             tracing::debug!(flow = %c.flow, execution = %c.name, expected = c.version, found = exec.version, "continuation skipped");
             return Ok(Continued::Skipped);
