@@ -1,0 +1,135 @@
+//! Contract cases for what running executions need: history events and the due index.
+
+use super::*;
+
+fn event(id: u64) -> HistoryRecord {
+    HistoryRecord {
+        id,
+        kind: if id.is_multiple_of(2) {
+            "StepExited"
+        } else {
+            "StepEntered"
+        }
+        .into(),
+        step_name: format!("s{}", id / 2),
+        schedule_event_id: (id > 1).then_some(id - 1),
+        time_ms: 1_000 + id as i64,
+        detail: format!(r#"{{"n":{id}}}"#),
+    }
+}
+
+pub async fn history_is_idempotent_ordered_and_paged(store: Arc<dyn Store>) {
+    let events: Vec<_> = (1..=60).map(event).collect();
+    store.put_history("f", "e", &events[..30]).await.unwrap();
+    // A retried write of events already stored, overlapping new ones, stores each once.
+    store.put_history("f", "e", &events[20..]).await.unwrap();
+    // Another execution's history (a name that extends this one) stays apart.
+    store.put_history("f", "e-2", &events[..3]).await.unwrap();
+    store.put_history("f", "e2", &events[..3]).await.unwrap();
+    let mut seen = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.list_history("f", "e", 25, after).await.unwrap();
+        assert!(page.items.len() <= 25);
+        seen.extend(page.items);
+        match page.next_after {
+            Some(a) => after = Some(a.parse().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, events, "every event once, in id order, intact");
+    let tail = store.list_history("f", "e", 100, Some(58)).await.unwrap();
+    assert_eq!(
+        tail.items.iter().map(|e| e.id).collect::<Vec<_>>(),
+        [59, 60]
+    );
+    assert_eq!(tail.next_after, None);
+    assert!(
+        store
+            .list_history("f", "none", 10, None)
+            .await
+            .unwrap()
+            .items
+            .is_empty()
+    );
+    // History does not disturb the execution item that shares its partition.
+    assert_eq!(store.get_execution("f", "e").await.unwrap(), None);
+}
+
+pub async fn due_index_follows_running_executions(store: Arc<dyn Store>) {
+    let mut a = exec("f", "a", 1);
+    a.due_ms = Some(5_000);
+    a.checkpoint = Some("{}".into());
+    a.lease_owner = Some("inv-1".into());
+    a.lease_until_ms = Some(5_000);
+    store.claim_execution(&a).await.unwrap();
+    let mut b = exec("f", "b", 1);
+    b.due_ms = Some(3_000);
+    store.claim_execution(&b).await.unwrap();
+    store
+        .claim_execution(&exec("f", "not-due", 1))
+        .await
+        .unwrap();
+    assert_eq!(
+        store.get_execution("f", "a").await.unwrap(),
+        Some(a.clone()),
+        "lease and checkpoint round-trip"
+    );
+
+    let due = store.list_due(4_000, 10).await.unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|d| (d.name.as_str(), d.version, d.due_ms))
+            .collect::<Vec<_>>(),
+        [("b", 1, 3_000)]
+    );
+    let due = store.list_due(10_000, 10).await.unwrap();
+    assert_eq!(
+        due.iter().map(|d| d.name.as_str()).collect::<Vec<_>>(),
+        ["b", "a"],
+        "earliest first"
+    );
+    assert_eq!(store.list_due(10_000, 1).await.unwrap().len(), 1);
+
+    // Moving the due time moves the entry; ending the execution takes it out.
+    let moved = ExecutionRecord {
+        due_ms: Some(20_000),
+        version: 2,
+        ..a.clone()
+    };
+    store.update_execution(&moved, 1).await.unwrap();
+    let ended = ExecutionRecord {
+        status: ExecutionStatus::Succeeded,
+        due_ms: Some(1),
+        version: 2,
+        ..b.clone()
+    };
+    store.update_execution(&ended, 1).await.unwrap();
+    assert!(store.list_due(10_000, 10).await.unwrap().is_empty());
+    let due = store.list_due(20_000, 10).await.unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|d| (d.name.as_str(), d.version))
+            .collect::<Vec<_>>(),
+        [("a", 2)]
+    );
+}
+
+pub async fn history_pages_past_a_megabyte(store: Arc<dyn Store>) {
+    // 120 events of 12 KB: one DynamoDB response (1 MB at most) cannot hold a page of 100.
+    let events: Vec<_> = (1..=120)
+        .map(|id| HistoryRecord {
+            detail: format!(r#"{{"pad":"{}"}}"#, "x".repeat(12_000)),
+            ..event(id)
+        })
+        .collect();
+    store.put_history("f", "big", &events).await.unwrap();
+    let page = store.list_history("f", "big", 100, None).await.unwrap();
+    assert_eq!(page.items.len(), 100);
+    assert_eq!(page.next_after.as_deref(), Some("100"));
+    let rest = store
+        .list_history("f", "big", 100, Some(100))
+        .await
+        .unwrap();
+    assert_eq!((rest.items.len(), rest.next_after), (20, None));
+}
