@@ -22,6 +22,8 @@ const DEFINITION_ERROR: &str = "FnF.DefinitionInvalid";
 pub const EXECUTION_TIMEOUT_ERROR: &str = "FnF.Timeout";
 /// The error name of an execution whose stored checkpoint cannot be read.
 const CHECKPOINT_ERROR: &str = "FnF.CheckpointInvalid";
+/// History events kept in memory before they are written out.
+const HISTORY_FLUSH_EVENTS: usize = 5_000;
 /// Largest checkpoint stored with an execution; DynamoDB items end at 400 KB, and the
 /// execution item also holds its input, output and definition.
 pub const MAX_CHECKPOINT_BYTES: usize = 128 * 1024;
@@ -85,6 +87,10 @@ impl Service {
             }
             let step = driver.step(now);
             events.append(&mut driver.take_events());
+            // Long runs write their history as they go, so memory stays bounded.
+            if events.len() >= HISTORY_FLUSH_EVENTS {
+                self.put_history(&exec, std::mem::take(&mut events)).await?;
+            }
             match step {
                 Step::Finished(outcome) => return self.end(exec, outcome, events).await,
                 Step::Continue if now >= deadline => {
