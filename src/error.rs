@@ -22,6 +22,19 @@ pub enum FnfError {
     FlowAlreadyExists(String),
     #[error("Flow {0} does not exist.")]
     FlowNotExists(String),
+    #[error("Version {version} of flow {flow} does not exist.")]
+    FlowVersionNotExists { flow: String, version: String },
+    /// A version an alias routes to cannot be deleted; the detail names the alias.
+    #[error("Version {version} of flow {flow} is in use: alias {alias} routes to it.")]
+    FlowVersionInUse {
+        flow: String,
+        version: String,
+        alias: String,
+    },
+    #[error("Alias {alias} of flow {flow} does not exist.")]
+    FlowAliasNotExists { flow: String, alias: String },
+    #[error("Alias {alias} of flow {flow} already exists.")]
+    FlowAliasAlreadyExists { flow: String, alias: String },
     /// The detail says which parameter is wrong and why.
     #[error("Parameter error. {0}")]
     InvalidArgument(String),
@@ -50,6 +63,10 @@ impl FnfError {
             FnfError::ExecutionAlreadyStopped { .. } => "ExecutionAlreadyStopped",
             FnfError::FlowAlreadyExists(_) => "FlowAlreadyExists",
             FnfError::FlowNotExists(_) => "FlowNotExists",
+            FnfError::FlowVersionNotExists { .. } => "FlowVersionNotExists",
+            FnfError::FlowVersionInUse { .. } => "FlowVersionInUse",
+            FnfError::FlowAliasNotExists { .. } => "FlowAliasNotExists",
+            FnfError::FlowAliasAlreadyExists { .. } => "FlowAliasAlreadyExists",
             FnfError::InvalidArgument(_) => "InvalidArgument",
             FnfError::MissingRequiredHeader(_) => "MissingRequiredHeader",
             FnfError::MissingRequiredParams(_) => "MissingRequiredParams",
@@ -62,7 +79,10 @@ impl FnfError {
     /// The HTTP status that goes with the code.
     pub fn status(&self) -> u16 {
         match self {
-            FnfError::ExecutionNotExists { .. } | FnfError::FlowNotExists(_) => 404,
+            FnfError::ExecutionNotExists { .. }
+            | FnfError::FlowNotExists(_)
+            | FnfError::FlowVersionNotExists { .. }
+            | FnfError::FlowAliasNotExists { .. } => 404,
             FnfError::UnsupportedMediaType => 415,
             FnfError::ResourceThrottled => 429,
             FnfError::Internal => 500,

@@ -174,15 +174,15 @@ fn cases() -> Vec<Case> {
             "Input: is not valid JSON",
         ),
         (
-            "Qualifier not supported yet",
+            "Qualifier names no published version",
             p(&[
                 ("Action", "StartExecution"),
                 ("FlowName", "seed"),
                 ("Qualifier", "1"),
             ]),
-            "InvalidArgument",
-            400,
-            "Qualifier",
+            "FlowVersionNotExists",
+            404,
+            "Version 1 of flow seed does not exist.",
         ),
         (
             "Express flow",

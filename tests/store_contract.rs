@@ -4,10 +4,17 @@
 mod common;
 #[path = "store_contract/running.rs"]
 mod running;
+#[path = "store_contract/versions.rs"]
+mod versions;
 
 use running::{
     due_index_follows_running_executions, history_is_idempotent_ordered_and_paged,
     history_pages_past_a_megabyte,
+};
+use versions::{
+    aliases_are_conditional_and_guard_versions, aliases_list_in_pages,
+    concurrent_publishes_number_once, deleting_a_flow_deletes_its_versions_and_aliases,
+    versions_freeze_the_definition, versions_list_in_pages_and_delete,
 };
 
 use std::collections::HashSet;
@@ -401,6 +408,12 @@ contract!(
     history_is_idempotent_ordered_and_paged,
     due_index_follows_running_executions,
     history_pages_past_a_megabyte,
+    concurrent_publishes_number_once,
+    versions_freeze_the_definition,
+    versions_list_in_pages_and_delete,
+    aliases_are_conditional_and_guard_versions,
+    aliases_list_in_pages,
+    deleting_a_flow_deletes_its_versions_and_aliases,
 );
 
 #[tokio::test]

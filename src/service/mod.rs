@@ -3,17 +3,26 @@
 
 pub mod continuation;
 mod create_flow;
+mod create_flow_alias;
 mod delete_flow;
+mod delete_flow_alias;
+mod delete_flow_version;
 mod describe_execution;
 mod describe_flow;
+mod describe_flow_alias;
 mod get_execution_history;
 mod list_executions;
+mod list_flow_aliases;
+mod list_flow_versions;
 mod list_flows;
 pub mod params;
+mod publish_flow_version;
+mod qualifier;
 mod run;
 mod start_execution;
 mod stop_execution;
 mod update_flow;
+mod update_flow_alias;
 mod views;
 
 use std::sync::Arc;
@@ -112,6 +121,14 @@ impl Service {
             "DescribeFlow" => describe_flow::handle(self, p).await,
             "DeleteFlow" => delete_flow::handle(self, p).await,
             "ListFlows" => list_flows::handle(self, p).await,
+            "PublishFlowVersion" => publish_flow_version::handle(self, p).await,
+            "ListFlowVersions" => list_flow_versions::handle(self, p).await,
+            "DeleteFlowVersion" => delete_flow_version::handle(self, p).await,
+            "CreateFlowAlias" => create_flow_alias::handle(self, p).await,
+            "DescribeFlowAlias" => describe_flow_alias::handle(self, p).await,
+            "UpdateFlowAlias" => update_flow_alias::handle(self, p).await,
+            "DeleteFlowAlias" => delete_flow_alias::handle(self, p).await,
+            "ListFlowAliases" => list_flow_aliases::handle(self, p).await,
             "StartExecution" => start_execution::handle(self, p).await,
             "DescribeExecution" => describe_execution::handle(self, p).await,
             "ListExecutions" => list_executions::handle(self, p).await,

@@ -3,8 +3,11 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
+use serde_json::Value;
+
 use crate::api::Params;
 use crate::error::FnfError;
+use crate::store::Route;
 use crate::time::parse_rfc3339;
 
 /// Largest execution input, in bytes (the per-state data limit of CloudFlow).
@@ -121,4 +124,68 @@ pub fn unsupported(params: &Params, param: &str) -> Result<(), FnfError> {
         )),
         None => Ok(()),
     }
+}
+
+/// A version number as the API writes it (`"1"`, `"2"`...): digits only, from 1.
+pub fn parse_version(param: &str, raw: &str) -> Result<u64, FnfError> {
+    match raw.parse::<u64>() {
+        Ok(v) if v >= 1 && raw.bytes().all(|b| b.is_ascii_digit()) => Ok(v),
+        _ => Err(FnfError::invalid(
+            param,
+            format!("{raw:.32?} is not a version number (1, 2, 3...)"),
+        )),
+    }
+}
+
+/// Reads a `NextToken` of a version listing: it carries the last version of the page.
+pub fn next_version_token(params: &Params) -> Result<Option<u64>, FnfError> {
+    next_event_token(params)
+}
+
+/// `RoutingConfigurations`: a JSON array (the SDK sends the list as JSON text) of one or two
+/// `{"Version": "1", "Weight": 100}`, distinct versions, weights from 1 to 100 summing to 100.
+pub fn routes(params: &Params, param: &str) -> Result<Option<Vec<Route>>, FnfError> {
+    let Some(raw) = params.optional(param) else {
+        return Ok(None);
+    };
+    let bad = |why: String| FnfError::invalid(param, why);
+    let value: Value = serde_json::from_str(raw)
+        .map_err(|e| bad(format!("is not a JSON array of {{Version, Weight}}: {e}")))?;
+    let Value::Array(entries) = value else {
+        return Err(bad("must be a JSON array of {Version, Weight}".into()));
+    };
+    if !(1..=2).contains(&entries.len()) {
+        return Err(bad(format!(
+            "must hold one or two routes, got {}",
+            entries.len()
+        )));
+    }
+    let mut routes = Vec::with_capacity(entries.len());
+    for (i, entry) in entries.iter().enumerate() {
+        let field = |name: &str| -> Result<String, FnfError> {
+            match entry.get(name) {
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(Value::Number(n)) => Ok(n.to_string()),
+                _ => Err(bad(format!("[{i}].{name} is missing"))),
+            }
+        };
+        let version = parse_version(&format!("{param}[{i}].Version"), &field("Version")?)?;
+        let weight = match field("Weight")?.parse::<u32>() {
+            Ok(w) if (1..=100).contains(&w) => w,
+            _ => {
+                return Err(bad(format!(
+                    "[{i}].Weight must be an integer from 1 to 100"
+                )));
+            }
+        };
+        if routes.iter().any(|r: &Route| r.version == version) {
+            return Err(bad(format!("version {version} appears twice")));
+        }
+        routes.push(Route { version, weight });
+    }
+    let total: u32 = routes.iter().map(|r| r.weight).sum();
+    if total != 100 {
+        return Err(bad(format!("weights must sum to 100, got {total}")));
+    }
+    Ok(Some(routes))
 }

@@ -3,10 +3,10 @@
 
 use serde_json::Value;
 
-use super::Service;
 use super::create_flow::EXPRESS;
 use super::params::{self, MAX_INPUT_BYTES};
 use super::views::{self, Fields};
+use super::{Service, qualifier};
 use crate::api::Params;
 use crate::engine::kind_of;
 use crate::error::FnfError;
@@ -22,9 +22,8 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         None => generated_name(),
     };
     let input = input(p.optional("Input"))?;
-    // Come with task integrations and versions; refused rather than silently ignored.
+    // Comes with task integrations; refused rather than silently ignored.
     params::unsupported(p, "CallbackFnFTaskToken")?;
-    params::unsupported(p, "Qualifier")?;
 
     let flow = svc
         .store
@@ -40,6 +39,16 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         ));
     }
 
+    // A version (by number, or by an alias's routes) runs its own frozen definition; no
+    // Qualifier runs the latest.
+    let (definition, flow_type) = match p.optional("Qualifier") {
+        Some(q) => {
+            let version = qualifier::resolve(svc, flow_name, q, &exec_name).await?;
+            (version.definition, version.flow_type)
+        }
+        None => (flow.definition, flow.flow_type),
+    };
+
     let now = svc.clock.now_ms();
     let budget = svc.budgets.response_ms;
     let lease_until = now
@@ -53,8 +62,8 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         output: None,
         error: None,
         cause: None,
-        definition: flow.definition,
-        flow_type: flow.flow_type,
+        definition,
+        flow_type,
         started_ms: now,
         stopped_ms: None,
         version: 1,

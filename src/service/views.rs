@@ -3,7 +3,7 @@
 use serde_json::{Map, Value};
 
 use super::params::encode_token;
-use crate::store::{ExecutionRecord, FlowRecord, Page};
+use crate::store::{AliasRecord, ExecutionRecord, FlowRecord, Page, VersionRecord};
 use crate::time::format_rfc3339;
 
 pub type Fields = Map<String, Value>;
@@ -63,5 +63,35 @@ pub fn page<T>(key: &str, page: &Page<T>, view: impl Fn(&T) -> Fields) -> Fields
     if let Some(after) = &page.next_after {
         put(&mut out, "NextToken", encode_token(after));
     }
+    out
+}
+
+/// A version, as ListFlowVersions shows it (PublishFlowVersion adds `FlowName`).
+pub fn version(v: &VersionRecord) -> Fields {
+    let mut out = Fields::new();
+    put(&mut out, "Version", v.version.to_string());
+    put(&mut out, "Description", &v.description);
+    put(&mut out, "CreatedTime", format_rfc3339(v.created_ms));
+    out
+}
+
+/// An alias: `RoutingConfigurations` as `[{"Version": "1", "Weight": 100}]`.
+pub fn alias(a: &AliasRecord) -> Fields {
+    let mut out = Fields::new();
+    put(&mut out, "Name", &a.name);
+    put(&mut out, "Description", &a.description);
+    let routes = a
+        .routes
+        .iter()
+        .map(|r| {
+            let mut route = Fields::new();
+            put(&mut route, "Version", r.version.to_string());
+            route.insert("Weight".into(), Value::from(r.weight));
+            Value::Object(route)
+        })
+        .collect();
+    out.insert("RoutingConfigurations".into(), Value::Array(routes));
+    put(&mut out, "CreatedTime", format_rfc3339(a.created_ms));
+    put(&mut out, "LastModifiedTime", format_rfc3339(a.modified_ms));
     out
 }

@@ -2,6 +2,8 @@
 //! so "check, then write" inside one transaction gives the same conditional-write guarantees
 //! as DynamoDB. Data survives restarts (`FNF_DATA_DIR`).
 
+mod versions;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -11,8 +13,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use super::{
-    Claim, DueExecution, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord, Page, Store,
-    StoreError,
+    AliasRecord, Claim, DueExecution, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord,
+    Page, Store, StoreError, VersionRecord,
 };
 
 /// name -> FlowRecord (JSON)
@@ -96,6 +98,7 @@ impl EmbeddedStore {
         txn.open_table(EXECUTIONS).map_err(backend)?;
         txn.open_table(HISTORY).map_err(backend)?;
         txn.open_table(DUE).map_err(backend)?;
+        versions::create_tables(&txn)?;
         txn.commit().map_err(backend)?;
         Ok(EmbeddedStore { db: Arc::new(db) })
     }
@@ -223,14 +226,20 @@ impl Store for EmbeddedStore {
     }
 
     async fn delete_flow(&self, name: &str) -> Result<bool, StoreError> {
-        match self
-            .write_if(FLOWS, name.to_owned(), None, |cur| Ok(cur.is_some()))
-            .await
-        {
-            Ok(()) => Ok(true),
-            Err(StoreError::ConditionFailed) => Ok(false),
-            Err(e) => Err(e),
-        }
+        let name = name.to_owned();
+        self.blocking(move |db| {
+            let txn = db.begin_write().map_err(backend)?;
+            let removed = {
+                let mut t = txn.open_table(FLOWS).map_err(backend)?;
+                t.remove(name.as_str()).map_err(backend)?.is_some()
+            };
+            if !removed {
+                return Ok(false);
+            }
+            versions::remove_flow_children(&txn, &name)?;
+            txn.commit().map_err(backend).map(|()| true)
+        })
+        .await
     }
 
     async fn list_flows(
@@ -403,5 +412,65 @@ impl Store for EmbeddedStore {
             Ok(found)
         })
         .await
+    }
+
+    async fn publish_version(
+        &self,
+        flow: &str,
+        description: &str,
+        created_ms: i64,
+    ) -> Result<Option<VersionRecord>, StoreError> {
+        self.versions_publish(flow.to_owned(), description.to_owned(), created_ms)
+            .await
+    }
+
+    async fn get_version(
+        &self,
+        flow: &str,
+        version: u64,
+    ) -> Result<Option<VersionRecord>, StoreError> {
+        self.versions_get(flow, version).await
+    }
+
+    async fn list_versions(
+        &self,
+        flow: &str,
+        limit: usize,
+        after: Option<u64>,
+    ) -> Result<Page<VersionRecord>, StoreError> {
+        self.versions_list(flow, limit, after).await
+    }
+
+    async fn delete_version(&self, flow: &str, version: u64) -> Result<bool, StoreError> {
+        self.versions_delete(flow.to_owned(), version).await
+    }
+
+    async fn create_alias(&self, alias: &AliasRecord) -> Result<(), StoreError> {
+        self.aliases_create(alias.clone()).await
+    }
+
+    async fn replace_alias(
+        &self,
+        alias: &AliasRecord,
+        expected_revision: u64,
+    ) -> Result<(), StoreError> {
+        self.aliases_replace(alias.clone(), expected_revision).await
+    }
+
+    async fn get_alias(&self, flow: &str, name: &str) -> Result<Option<AliasRecord>, StoreError> {
+        self.aliases_get(flow, name).await
+    }
+
+    async fn delete_alias(&self, flow: &str, name: &str) -> Result<bool, StoreError> {
+        self.aliases_delete(flow, name).await
+    }
+
+    async fn list_aliases(
+        &self,
+        flow: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<AliasRecord>, StoreError> {
+        self.aliases_list(flow, limit, after).await
     }
 }

@@ -6,7 +6,10 @@ pub mod dynamo;
 pub mod embedded;
 mod records;
 
-pub use records::{DueExecution, ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord};
+pub use records::{
+    AliasRecord, DueExecution, ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord, Route,
+    VersionRecord,
+};
 
 use async_trait::async_trait;
 
@@ -86,7 +89,7 @@ pub trait Store: Send + Sync {
         expected_revision: u64,
     ) -> Result<(), StoreError>;
     async fn get_flow(&self, name: &str) -> Result<Option<FlowRecord>, StoreError>;
-    /// Deletes a flow; `false` if there was none.
+    /// Deletes a flow, with its versions and aliases; `false` if there was none.
     async fn delete_flow(&self, name: &str) -> Result<bool, StoreError>;
     async fn list_flows(
         &self,
@@ -140,4 +143,50 @@ pub trait Store: Send + Sync {
         limit: usize,
         after: Option<u64>,
     ) -> Result<Page<HistoryRecord>, StoreError>;
+
+    /// Freezes the flow's current definition as its next version (1, 2, 3...): the number
+    /// comes from one atomic write on the flow, so concurrent publishes never share one.
+    /// `None` if the flow does not exist.
+    async fn publish_version(
+        &self,
+        flow: &str,
+        description: &str,
+        created_ms: i64,
+    ) -> Result<Option<VersionRecord>, StoreError>;
+    async fn get_version(
+        &self,
+        flow: &str,
+        version: u64,
+    ) -> Result<Option<VersionRecord>, StoreError>;
+    /// Lists a flow's versions in ascending order, after version `after` (exclusive).
+    async fn list_versions(
+        &self,
+        flow: &str,
+        limit: usize,
+        after: Option<u64>,
+    ) -> Result<Page<VersionRecord>, StoreError>;
+    /// Deletes a version; `false` if there was none, `ConditionFailed` if an alias routes
+    /// to it (checked in the same write).
+    async fn delete_version(&self, flow: &str, version: u64) -> Result<bool, StoreError>;
+
+    /// Creates an alias; `ConditionFailed` if one with that name exists or a version it
+    /// routes to does not.
+    async fn create_alias(&self, alias: &AliasRecord) -> Result<(), StoreError>;
+    /// Replaces an alias whose stored revision is `expected_revision`; `ConditionFailed` if it
+    /// is gone, was changed since it was read, or a version it routes to does not exist.
+    async fn replace_alias(
+        &self,
+        alias: &AliasRecord,
+        expected_revision: u64,
+    ) -> Result<(), StoreError>;
+    async fn get_alias(&self, flow: &str, name: &str) -> Result<Option<AliasRecord>, StoreError>;
+    /// Deletes an alias; `false` if there was none.
+    async fn delete_alias(&self, flow: &str, name: &str) -> Result<bool, StoreError>;
+    /// Lists a flow's aliases by name.
+    async fn list_aliases(
+        &self,
+        flow: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<AliasRecord>, StoreError>;
 }

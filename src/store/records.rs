@@ -152,3 +152,66 @@ pub struct HistoryRecord {
     /// A JSON object as text.
     pub detail: String,
 }
+
+/// A published version of a flow: the definition as it was when published, never changed.
+/// Numbers run 1, 2, 3... per flow and are never reused while the flow exists.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionRecord {
+    pub flow: String,
+    pub version: u64,
+    pub definition: String,
+    /// `FDL` or `DEFAULT`.
+    pub flow_type: String,
+    pub description: String,
+    pub created_ms: i64,
+}
+
+/// One route of an alias: this share (percent) of executions runs `version`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Route {
+    pub version: u64,
+    pub weight: u32,
+}
+
+/// A named pointer at one version, or a split of traffic between two.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AliasRecord {
+    pub flow: String,
+    pub name: String,
+    pub description: String,
+    /// One or two routes, distinct versions, weights summing to 100.
+    pub routes: Vec<Route>,
+    pub created_ms: i64,
+    pub modified_ms: i64,
+    /// Bumped by every update; updates are conditional on it.
+    pub revision: u64,
+}
+
+impl AliasRecord {
+    /// The version an execution named `execution` runs: a stable hash of the name picks a
+    /// point in 0..100, and the routes cover that range in order by weight. The same name
+    /// always lands on the same version (while the routes stay the same).
+    pub fn pick(&self, execution: &str) -> Option<u64> {
+        let point = fnv1a(execution.as_bytes()) % 100;
+        let mut upto = 0u64;
+        for route in &self.routes {
+            upto += u64::from(route.weight);
+            if point < upto {
+                return Some(route.version);
+            }
+        }
+        self.routes.last().map(|r| r.version)
+    }
+
+    /// Whether any route of this alias points at `version`.
+    pub fn routes_to(&self, version: u64) -> bool {
+        self.routes.iter().any(|r| r.version == version)
+    }
+}
+
+/// FNV-1a, 64 bits: stable across processes and releases (unlike std's hasher).
+fn fnv1a(bytes: &[u8]) -> u64 {
+    bytes.iter().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ u64::from(*b)).wrapping_mul(0x0100_0000_01b3)
+    })
+}

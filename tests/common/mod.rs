@@ -301,6 +301,69 @@ impl Store for Counting {
     > {
         self.inner.list_history(f, n, l, a).await
     }
+    async fn publish_version(
+        &self,
+        f: &str,
+        d: &str,
+        t: i64,
+    ) -> Result<Option<fnf_lambda::store::VersionRecord>, fnf_lambda::store::StoreError> {
+        self.inner.publish_version(f, d, t).await
+    }
+    async fn get_version(
+        &self,
+        f: &str,
+        v: u64,
+    ) -> Result<Option<fnf_lambda::store::VersionRecord>, fnf_lambda::store::StoreError> {
+        self.inner.get_version(f, v).await
+    }
+    async fn list_versions(
+        &self,
+        f: &str,
+        l: usize,
+        a: Option<u64>,
+    ) -> Result<
+        fnf_lambda::store::Page<fnf_lambda::store::VersionRecord>,
+        fnf_lambda::store::StoreError,
+    > {
+        self.inner.list_versions(f, l, a).await
+    }
+    async fn delete_version(&self, f: &str, v: u64) -> Result<bool, fnf_lambda::store::StoreError> {
+        self.inner.delete_version(f, v).await
+    }
+    async fn create_alias(
+        &self,
+        a: &fnf_lambda::store::AliasRecord,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.create_alias(a).await
+    }
+    async fn replace_alias(
+        &self,
+        a: &fnf_lambda::store::AliasRecord,
+        r: u64,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.replace_alias(a, r).await
+    }
+    async fn get_alias(
+        &self,
+        f: &str,
+        n: &str,
+    ) -> Result<Option<fnf_lambda::store::AliasRecord>, fnf_lambda::store::StoreError> {
+        self.inner.get_alias(f, n).await
+    }
+    async fn delete_alias(&self, f: &str, n: &str) -> Result<bool, fnf_lambda::store::StoreError> {
+        self.inner.delete_alias(f, n).await
+    }
+    async fn list_aliases(
+        &self,
+        f: &str,
+        l: usize,
+        a: Option<&str>,
+    ) -> Result<
+        fnf_lambda::store::Page<fnf_lambda::store::AliasRecord>,
+        fnf_lambda::store::StoreError,
+    > {
+        self.inner.list_aliases(f, l, a).await
+    }
 }
 
 /// A store of the given backend, behind an `Arc`; the guard keeps the embedded directory.

@@ -1,6 +1,8 @@
 //! Records <-> DynamoDB items. Single-table layout (see architecture.md):
 //! flow `FLOW#<name>`/`FLOW`, execution `EXEC#<flow>#<name>`/`EXEC`; the `gsi1` index lists
 //! flows (`FLOWS`) and one flow's executions (`EXECS#<flow>`) by name.
+//! A flow's versions and aliases share its partition (`VERSION#<n>`, `ALIAS#<name>`; see
+//! `versions.rs`).
 
 use std::collections::HashMap;
 
@@ -222,10 +224,11 @@ pub fn event_from_item(item: &Item) -> Result<HistoryRecord, StoreError> {
     })
 }
 
-struct Reader<'a>(&'a Item);
+/// Reads typed attributes of an item; a missing or mistyped one is `Corrupt`.
+pub struct Reader<'a>(pub &'a Item);
 
 impl Reader<'_> {
-    fn opt_s(&self, key: &str) -> Result<Option<String>, StoreError> {
+    pub fn opt_s(&self, key: &str) -> Result<Option<String>, StoreError> {
         match self.0.get(key) {
             None | Some(AttributeValue::Null(_)) => Ok(None),
             Some(AttributeValue::S(v)) => Ok(Some(v.clone())),
@@ -233,11 +236,11 @@ impl Reader<'_> {
         }
     }
 
-    fn s(&self, key: &str) -> Result<String, StoreError> {
+    pub fn s(&self, key: &str) -> Result<String, StoreError> {
         self.opt_s(key)?.ok_or_else(|| corrupt(key, "missing"))
     }
 
-    fn opt_n<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, StoreError> {
+    pub fn opt_n<T: std::str::FromStr>(&self, key: &str) -> Result<Option<T>, StoreError> {
         match self.0.get(key) {
             None | Some(AttributeValue::Null(_)) => Ok(None),
             Some(AttributeValue::N(v)) => v
@@ -248,7 +251,7 @@ impl Reader<'_> {
         }
     }
 
-    fn n<T: std::str::FromStr>(&self, key: &str) -> Result<T, StoreError> {
+    pub fn n<T: std::str::FromStr>(&self, key: &str) -> Result<T, StoreError> {
         self.opt_n(key)?.ok_or_else(|| corrupt(key, "missing"))
     }
 }

@@ -2,6 +2,7 @@
 
 mod item;
 mod schema;
+mod versions;
 
 use std::fmt::Debug;
 
@@ -16,8 +17,8 @@ use self::item::{
     exec_from_item, exec_key, exec_to_item, flow_from_item, flow_key, flow_to_item, n, s,
 };
 use super::{
-    Claim, DueExecution, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord, Page, Store,
-    StoreError,
+    AliasRecord, Claim, DueExecution, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord,
+    Page, Store, StoreError, VersionRecord,
 };
 
 #[derive(Clone, Debug)]
@@ -153,8 +154,7 @@ impl Store for DynamoStore {
         flow: &FlowRecord,
         expected_revision: u64,
     ) -> Result<(), StoreError> {
-        self.put_if(flow_to_item(flow), "revision = :v", Some(expected_revision))
-            .await
+        self.update_flow(flow, expected_revision).await
     }
 
     async fn get_flow(&self, name: &str) -> Result<Option<FlowRecord>, StoreError> {
@@ -175,7 +175,10 @@ impl Store for DynamoStore {
             .send()
             .await;
         match result.map_err(classify) {
-            Ok(_) => Ok(true),
+            Ok(_) => {
+                self.remove_flow_children(name).await?;
+                Ok(true)
+            }
             Err(StoreError::ConditionFailed) => Ok(false),
             Err(e) => Err(e),
         }
@@ -392,6 +395,65 @@ impl Store for DynamoStore {
         found.sort_by_key(|d| d.due_ms);
         found.truncate(limit);
         Ok(found)
+    }
+
+    async fn publish_version(
+        &self,
+        flow: &str,
+        description: &str,
+        created_ms: i64,
+    ) -> Result<Option<VersionRecord>, StoreError> {
+        self.versions_publish(flow, description, created_ms).await
+    }
+
+    async fn get_version(
+        &self,
+        flow: &str,
+        version: u64,
+    ) -> Result<Option<VersionRecord>, StoreError> {
+        self.versions_get(flow, version).await
+    }
+
+    async fn list_versions(
+        &self,
+        flow: &str,
+        limit: usize,
+        after: Option<u64>,
+    ) -> Result<Page<VersionRecord>, StoreError> {
+        self.versions_list(flow, limit, after).await
+    }
+
+    async fn delete_version(&self, flow: &str, version: u64) -> Result<bool, StoreError> {
+        self.versions_delete(flow, version).await
+    }
+
+    async fn create_alias(&self, alias: &AliasRecord) -> Result<(), StoreError> {
+        self.aliases_create(alias).await
+    }
+
+    async fn replace_alias(
+        &self,
+        alias: &AliasRecord,
+        expected_revision: u64,
+    ) -> Result<(), StoreError> {
+        self.aliases_replace(alias, expected_revision).await
+    }
+
+    async fn get_alias(&self, flow: &str, name: &str) -> Result<Option<AliasRecord>, StoreError> {
+        self.aliases_get(flow, name).await
+    }
+
+    async fn delete_alias(&self, flow: &str, name: &str) -> Result<bool, StoreError> {
+        self.aliases_delete(flow, name).await
+    }
+
+    async fn list_aliases(
+        &self,
+        flow: &str,
+        limit: usize,
+        after: Option<&str>,
+    ) -> Result<Page<AliasRecord>, StoreError> {
+        self.aliases_list(flow, limit, after).await
     }
 }
 
