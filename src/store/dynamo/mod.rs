@@ -10,7 +10,9 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{PutRequest, ReturnValuesOnConditionCheckFailure, WriteRequest};
+use aws_sdk_dynamodb::types::{
+    AttributeValue, PutRequest, ReturnValuesOnConditionCheckFailure, WriteRequest,
+};
 
 use self::item::{
     GSI1, GSI1_PK, GSI1_SK, Item, PK, SK, event_from_item, event_sort_key, event_to_item,
@@ -92,6 +94,56 @@ impl DynamoStore {
             .await
             .map_err(classify)?;
         Ok(out.item)
+    }
+
+    /// Items of partition `pk` with sort keys in `[from, to]`, in order, leaving out the one
+    /// whose sort key is `skip`; at most `limit`, and whether more follow. A response stops at
+    /// 1 MB, so this reads on until one more than asked came or the range ends.
+    pub(super) async fn query_sort_range(
+        &self,
+        pk: AttributeValue,
+        from: String,
+        to: String,
+        skip: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Item>, bool), StoreError> {
+        let query = self
+            .client
+            .query()
+            .table_name(&self.table)
+            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
+            .expression_attribute_names("#pk", PK)
+            .expression_attribute_names("#sk", SK)
+            .expression_attribute_values(":pk", pk)
+            .expression_attribute_values(":from", s(from))
+            .expression_attribute_values(":to", s(to))
+            .consistent_read(true);
+        let mut items = Vec::new();
+        let mut start = None;
+        while items.len() <= limit {
+            let want = limit + 1 + usize::from(skip.is_some()) - items.len();
+            let out = query
+                .clone()
+                .limit(i32::try_from(want).unwrap_or(i32::MAX))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            for it in out.items() {
+                let skipped = skip.is_some()
+                    && matches!(it.get(SK), Some(AttributeValue::S(sk)) if Some(sk.as_str()) == skip);
+                if !skipped {
+                    items.push(it.clone());
+                }
+            }
+            match out.last_evaluated_key {
+                Some(key) if !key.is_empty() => start = Some(key),
+                _ => break,
+            }
+        }
+        let more = items.len() > limit;
+        items.truncate(limit);
+        Ok((items, more))
     }
 
     /// Queries `gsi1` partition `partition` in name order from `from` (exclusive when
@@ -334,40 +386,13 @@ impl Store for DynamoStore {
             .get(PK)
             .cloned()
             .ok_or_else(|| StoreError::Backend("no key".into()))?;
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", pk)
-            .expression_attribute_values(":from", s(from))
-            .expression_attribute_values(":to", s(event_sort_key(u64::MAX)))
-            .consistent_read(true);
-        // One more than asked tells whether another page follows; a response stops at 1 MB,
-        // so keep reading until that many came or the events end.
-        let mut items = Vec::new();
-        let mut start = None;
-        while items.len() <= limit {
-            let want = limit + 1 - items.len();
-            let out = query
-                .clone()
-                .limit(i32::try_from(want).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for it in out.items() {
-                items.push(event_from_item(it)?);
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
-        }
-        let more = items.len() > limit;
-        items.truncate(limit);
+        let (items, more) = self
+            .query_sort_range(pk, from, event_sort_key(u64::MAX), None, limit)
+            .await?;
+        let items = items
+            .iter()
+            .map(event_from_item)
+            .collect::<Result<Vec<_>, _>>()?;
         Ok(Page::new(items, more, |e| e.id.to_string()))
     }
 

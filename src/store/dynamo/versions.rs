@@ -210,43 +210,8 @@ impl DynamoStore {
         let pk = flow_key(flow)
             .remove(PK)
             .ok_or_else(|| build_err("no key"))?;
-        let query = self
-            .client
-            .query()
-            .table_name(&self.table)
-            .key_condition_expression("#pk = :pk AND #sk BETWEEN :from AND :to")
-            .expression_attribute_names("#pk", PK)
-            .expression_attribute_names("#sk", SK)
-            .expression_attribute_values(":pk", pk)
-            .expression_attribute_values(":from", s(from))
-            .expression_attribute_values(":to", s(to))
-            .consistent_read(true);
-        let mut items = Vec::new();
-        let mut start = None;
-        // One more than asked tells whether another page follows.
-        while items.len() <= limit {
-            let want = limit + 2 - items.len();
-            let out = query
-                .clone()
-                .limit(i32::try_from(want).unwrap_or(i32::MAX))
-                .set_exclusive_start_key(start)
-                .send()
-                .await
-                .map_err(classify)?;
-            for it in out.items() {
-                let sk = Reader(it).s(SK)?;
-                if skip.as_deref() != Some(sk.as_str()) {
-                    items.push(it.clone());
-                }
-            }
-            match out.last_evaluated_key {
-                Some(key) if !key.is_empty() => start = Some(key),
-                _ => break,
-            }
-        }
-        let more = items.len() > limit;
-        items.truncate(limit);
-        Ok((items, more))
+        self.query_sort_range(pk, from, to, skip.as_deref(), limit)
+            .await
     }
 
     /// Deletes every version and alias of a flow (after the flow item itself).
