@@ -9,7 +9,7 @@ import uuid
 
 from alibabacloud_fnf20190315 import models as fnf_models
 
-from test_fnf_sdk import ENDPOINT, describe_error, make_client
+from test_fnf_sdk import SdkTestCase
 
 DEFINITION = """Type: StateMachine
 SpecVersion: v1
@@ -24,17 +24,8 @@ States:
 """
 
 
-@unittest.skipUnless(ENDPOINT, "FNF_SDK_ENDPOINT is not set (scripts/sdk-test.sh sets it)")
-class SdkVersionsTestCase(unittest.TestCase):
-    @classmethod
-    def setUpClass(cls):
-        cls.client = make_client()
-
-    def call(self, what, fn):
-        try:
-            return fn()
-        except Exception as exc:
-            self.fail("%s raised %s" % (what, describe_error(exc)))
+class SdkVersionsTestCase(SdkTestCase):
+    """The shared client and `call` helper come from SdkTestCase (skipped without a server)."""
 
     def flow_with_two_versions(self):
         name = "sdkver_" + uuid.uuid4().hex[:8]
