@@ -25,6 +25,11 @@ use fnf_lambda::store::{
     StoreError,
 };
 
+/// The names of listed executions, in order.
+fn names(items: &[ExecutionRecord]) -> Vec<&str> {
+    items.iter().map(|e| e.name.as_str()).collect()
+}
+
 fn flow(name: &str) -> FlowRecord {
     FlowRecord {
         name: name.into(),
@@ -257,8 +262,7 @@ async fn executions_list_filter_and_page(store: Arc<dyn Store>) {
         .list_executions("flow", &ExecutionFilter::default(), 100, None)
         .await
         .unwrap();
-    let names: Vec<_> = all.items.iter().map(|e| e.name.as_str()).collect();
-    assert_eq!(names, ["a1", "a2", "a3", "b1", "b2", "c1"]);
+    assert_eq!(names(&all.items), ["a1", "a2", "a3", "b1", "b2", "c1"]);
     assert!(
         all.items
             .iter()
@@ -295,13 +299,7 @@ async fn executions_list_filter_and_page(store: Arc<dyn Store>) {
         .list_executions("flow", &succeeded, 1, page.next_after.as_deref())
         .await
         .unwrap();
-    assert_eq!(
-        rest.items
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect::<Vec<_>>(),
-        ["b2"]
-    );
+    assert_eq!(names(&rest.items), ["b2"]);
     assert_eq!(rest.next_after, None);
 
     let prefixed = ExecutionFilter {
@@ -312,24 +310,12 @@ async fn executions_list_filter_and_page(store: Arc<dyn Store>) {
         .list_executions("flow", &prefixed, 2, None)
         .await
         .unwrap();
-    assert_eq!(
-        page.items
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect::<Vec<_>>(),
-        ["a1", "a2"]
-    );
+    assert_eq!(names(&page.items), ["a1", "a2"]);
     let page = store
         .list_executions("flow", &prefixed, 2, page.next_after.as_deref())
         .await
         .unwrap();
-    assert_eq!(
-        page.items
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect::<Vec<_>>(),
-        ["a3"]
-    );
+    assert_eq!(names(&page.items), ["a3"]);
     assert_eq!(page.next_after, None);
 
     let window = ExecutionFilter {
@@ -341,13 +327,7 @@ async fn executions_list_filter_and_page(store: Arc<dyn Store>) {
         .list_executions("flow", &window, 10, None)
         .await
         .unwrap();
-    assert_eq!(
-        page.items
-            .iter()
-            .map(|e| e.name.as_str())
-            .collect::<Vec<_>>(),
-        ["a2", "a3", "b1"]
-    );
+    assert_eq!(names(&page.items), ["a2", "a3", "b1"]);
 
     let none = store
         .list_executions("nothing", &ExecutionFilter::default(), 10, None)
