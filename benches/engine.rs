@@ -11,6 +11,7 @@ fn ctx() -> ExecutionContext {
         flow_name: "bench".into(),
         execution_name: "bench-1".into(),
         started_ms: 0,
+        secret: String::new(),
     }
 }
 

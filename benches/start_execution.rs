@@ -98,6 +98,7 @@ fn engine_only(c: &mut Criterion) {
         flow_name: "bench".into(),
         execution_name: "e".into(),
         started_ms: 0,
+        secret: String::new(),
     };
     let input: serde_json::Map<String, Value> =
         serde_json::from_str("{\"key\":\"value\"}").unwrap();

@@ -35,6 +35,12 @@ pub enum FnfError {
     FlowAliasNotExists { flow: String, alias: String },
     #[error("Alias {alias} of flow {flow} already exists.")]
     FlowAliasAlreadyExists { flow: String, alias: String },
+    /// The detail says whether the token is malformed or unknown.
+    #[error("The task token is invalid: {0}.")]
+    InvalidTaskToken(String),
+    /// The detail says why the task takes no more results.
+    #[error("The task has already completed: {0}.")]
+    TaskAlreadyCompleted(String),
     /// The detail says which parameter is wrong and why.
     #[error("Parameter error. {0}")]
     InvalidArgument(String),
@@ -67,6 +73,8 @@ impl FnfError {
             FnfError::FlowVersionInUse { .. } => "FlowVersionInUse",
             FnfError::FlowAliasNotExists { .. } => "FlowAliasNotExists",
             FnfError::FlowAliasAlreadyExists { .. } => "FlowAliasAlreadyExists",
+            FnfError::InvalidTaskToken(_) => "InvalidTaskToken",
+            FnfError::TaskAlreadyCompleted(_) => "TaskAlreadyCompleted",
             FnfError::InvalidArgument(_) => "InvalidArgument",
             FnfError::MissingRequiredHeader(_) => "MissingRequiredHeader",
             FnfError::MissingRequiredParams(_) => "MissingRequiredParams",

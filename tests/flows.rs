@@ -347,6 +347,7 @@ fn exercise(definition: &str) {
                 flow_name: "f".into(),
                 execution_name: "e".into(),
                 started_ms: i64::MAX - 5,
+                secret: String::new(),
             };
             let mut input = Map::new();
             input.insert("a".into(), serde_json::json!([{"x": 1}]));

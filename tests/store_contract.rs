@@ -4,12 +4,18 @@
 mod common;
 #[path = "store_contract/running.rs"]
 mod running;
+#[path = "store_contract/tokens.rs"]
+mod tokens;
 #[path = "store_contract/versions.rs"]
 mod versions;
 
 use running::{
     due_index_follows_running_executions, history_is_idempotent_ordered_and_paged,
     history_pages_past_a_megabyte,
+};
+use tokens::{
+    callback_token_round_trips, concurrent_completes_one_wins, tokens_complete_once,
+    tokens_round_trip_and_put_is_idempotent,
 };
 use versions::{
     aliases_are_conditional_and_guard_versions, aliases_list_in_pages,
@@ -394,6 +400,10 @@ contract!(
     aliases_are_conditional_and_guard_versions,
     aliases_list_in_pages,
     deleting_a_flow_deletes_its_versions_and_aliases,
+    tokens_round_trip_and_put_is_idempotent,
+    tokens_complete_once,
+    concurrent_completes_one_wins,
+    callback_token_round_trips,
 );
 
 #[tokio::test]

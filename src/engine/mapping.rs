@@ -33,6 +33,8 @@ pub(super) struct Env<'a> {
     pub item: Option<(&'a Value, usize)>,
     /// Deterministic entropy for random functions (execution name + event id).
     pub seed: u64,
+    /// A callback task's token: `$Context.Current.TaskToken` / `$context.task.token`.
+    pub task_token: Option<&'a str>,
     context: OnceCell<Value>,
 }
 
@@ -56,6 +58,7 @@ impl<'a> Env<'a> {
             retry_count: 0,
             item: None,
             seed: 0,
+            task_token: None,
             context: OnceCell::new(),
         }
     }
@@ -123,6 +126,19 @@ impl<'a> Env<'a> {
             }
             if let Some((code, detail)) = self.error {
                 current.insert("Error".into(), json!({ "Code": code, "Detail": detail }));
+            }
+        }
+        // "Service integration modes" (CloudFlow) and "Callbacks" (FDL) name the token's place.
+        if let (Some(token), Value::Object(top)) = (self.task_token, &mut v) {
+            match self.kind {
+                FlowType::CloudFlow => {
+                    if let Some(Value::Object(current)) = top.get_mut("Current") {
+                        current.insert("TaskToken".into(), token.into());
+                    }
+                }
+                FlowType::Fdl => {
+                    top.insert("task".into(), json!({ "token": token }));
+                }
             }
         }
         if let (Some((value, index)), Value::Object(top)) = (self.item, &mut v) {

@@ -70,11 +70,15 @@ impl Checkpoint {
     }
 }
 
+#[derive(Debug, Clone, Default)]
 pub struct ExecutionContext {
     pub flow_name: String,
     pub execution_name: String,
     /// Epoch millis.
     pub started_ms: i64,
+    /// Random per execution, kept with its checkpoint and never shown: task tokens are derived
+    /// from it, so they are stable on replay yet cannot be guessed from names.
+    pub secret: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -109,8 +113,38 @@ pub struct TaskRequest {
     /// 1-based; retries of the state count up.
     pub attempt: u32,
     pub mode: TaskMode,
-    /// Execution name + task id + attempt.
+    /// Flow, execution, task id and attempt: the callee deduplicates retried calls by it.
     pub idempotency_key: String,
+    /// Callback modes only: the token `ReportTaskSucceeded`/`ReportTaskFailed` (or a child
+    /// execution) completes the task with.
+    #[serde(default)]
+    pub task_token: Option<String>,
+}
+
+/// Prefix of every task token; what follows is 48 hex digits.
+pub const TASK_TOKEN_PREFIX: &str = "fnf1-";
+
+/// The token of task `task_id` of an execution: a digest of the execution's secret and names.
+pub fn task_token(ctx: &ExecutionContext, task_id: &str) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    for part in [&ctx.secret, &ctx.flow_name, &ctx.execution_name, task_id] {
+        h.update(part.as_bytes());
+        h.update([0u8]);
+    }
+    let digest = h.finalize();
+    let hex: String = digest[..24].iter().map(|b| format!("{b:02x}")).collect();
+    format!("{TASK_TOKEN_PREFIX}{hex}")
+}
+
+/// Whether `token` has the shape of a task token (it may still be unknown).
+pub fn is_task_token(token: &str) -> bool {
+    token.strip_prefix(TASK_TOKEN_PREFIX).is_some_and(|hex| {
+        hex.len() == 48
+            && hex
+                .bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// The result of a task, delivered with `complete_task`.
@@ -237,6 +271,15 @@ fn end(
     };
     *outcome = Some(done);
     Progress::Finished(progress)
+}
+
+/// The ids of the tasks still waiting for a result (not completed, not timed out, not
+/// cancelled with their branch).
+pub fn pending_tasks(cp: &mut Checkpoint) -> Vec<String> {
+    cp.root
+        .as_mut()
+        .map(run::pending_task_ids)
+        .unwrap_or_default()
 }
 
 /// Delivers the result of a task the engine asked for. A result for an unknown, already

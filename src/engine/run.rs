@@ -222,6 +222,15 @@ pub(super) fn find_task<'t>(th: &'t mut Thread, id: &str) -> Option<&'t mut Task
     tasks(th).into_iter().find(|t| t.id == id)
 }
 
+/// The ids of every task waiting for its result, in tree order.
+pub(super) fn pending_task_ids(th: &mut Thread) -> Vec<String> {
+    tasks(th)
+        .into_iter()
+        .filter(|t| t.result.is_none())
+        .map(|t| t.id.clone())
+        .collect()
+}
+
 /// Every pending task in the tree, in tree order.
 fn tasks(th: &mut Thread) -> Vec<&mut TaskRun> {
     fn walk<'t>(th: &'t mut Thread, out: &mut Vec<&'t mut TaskRun>) {

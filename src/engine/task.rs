@@ -5,9 +5,9 @@ use serde_json::{Value, json};
 use super::events::EventKind;
 use super::mapping::{Env, describe_value, whole_seconds};
 use super::run::{Act, Entry, Failure, Rt, Step, TaskRun, Thread};
-use super::{TaskRequest, TaskResult};
+use super::{TaskRequest, TaskResult, task_token};
 use crate::flow::{
-    FlowType, MAX_TASK_TIMEOUT_SECONDS, Scope, State, TaskSpec, TimeoutSpec, errors,
+    FlowType, MAX_TASK_TIMEOUT_SECONDS, Scope, State, TaskMode, TaskSpec, TimeoutSpec, errors,
 };
 
 impl Rt<'_> {
@@ -20,8 +20,12 @@ impl Rt<'_> {
         th: &mut Thread,
         entry: Entry,
     ) -> Option<Step> {
+        // The id of the TaskScheduled event recorded below; the token is derived from it.
+        let id = format!("task-{}", self.log.next_id + 1);
+        let token = (spec.mode != TaskMode::RequestComplete).then(|| task_token(self.ctx, &id));
         let built = {
-            let env = self.env(state, &entry.input);
+            let mut env = self.env(state, &entry.input);
+            env.task_token = token.as_deref();
             let params = match &spec.parameters {
                 Some(m) => env.apply(m),
                 None => Ok(entry.input.clone()),
@@ -36,9 +40,13 @@ impl Rt<'_> {
         };
         let detail = json!({ "resource": spec.resource, "attempt": entry.attempt });
         let scheduled = self.event(EventKind::TaskScheduled, &state.name, detail);
-        let id = format!("task-{scheduled}");
+        debug_assert_eq!(id, format!("task-{scheduled}"));
         let request = TaskRequest {
-            idempotency_key: format!("{}/{id}/{}", self.ctx.execution_name, entry.attempt),
+            idempotency_key: format!(
+                "{}/{}/{id}/{}",
+                self.ctx.flow_name, self.ctx.execution_name, entry.attempt
+            ),
+            task_token: token,
             id: id.clone(),
             state_name: state.name.clone(),
             resource: spec.resource.clone(),

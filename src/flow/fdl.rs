@@ -190,6 +190,7 @@ fn steps(o: &Obj, depth: usize, count: &mut usize) -> Result<Scope> {
 fn task(so: &Obj) -> Result<TaskSpec> {
     let resource = rules::resource(so, "resourceArn", FlowType::Fdl)?;
     let mode = rules::task_mode(so, "pattern", FlowType::Fdl)?;
+    rules::check_mode(so, "pattern", &resource, mode)?;
     let timeout = so
         .u64_opt("timeoutSeconds", MAX_TASK_TIMEOUT_SECONDS)?
         .map(TimeoutSpec::Seconds);

@@ -8,6 +8,7 @@ use serde_json::Value;
 
 use super::validate::{Obj, Result, describe};
 use super::{CatchRule, DefinitionError, FlowType, Mapping, RetryRule, TaskMode};
+use crate::tasks::{self, Target};
 
 /// Longest retry interval: 86,400 seconds ("Error handling" pages).
 pub const MAX_RETRY_INTERVAL_SECONDS: u64 = 86_400;
@@ -16,31 +17,75 @@ pub const MAX_RETRY_ATTEMPTS: u64 = 1000;
 /// Longest task timeout: 604,800 seconds (CloudFlow "Task": Timeout range).
 pub const MAX_TASK_TIMEOUT_SECONDS: u64 = 604_800;
 
-/// Task resources this version runs: the built-in test tasks.
-const CLOUDFLOW_ACTIONS: &[&str] = &["Test:Echo", "Test:Fail", "Test:Flaky", "Test:Sleep"];
-const FDL_RESOURCES: &[&str] = &[
-    "acs:fnf:::test/echo",
-    "acs:fnf:::test/fail",
-    "acs:fnf:::test/flaky",
-    "acs:fnf:::test/sleep",
-];
-
 /// The task's resource, refused with a clear message when this version cannot run it.
+/// CloudFlow names an action; FDL a resource ARN (spec: languages.md, "Task integrations").
 pub(super) fn resource(o: &Obj, key: &str, kind: FlowType) -> Result<String> {
     let r = o.str_req(key)?;
-    let known = match kind {
-        FlowType::CloudFlow => CLOUDFLOW_ACTIONS,
-        FlowType::Fdl => FDL_RESOURCES,
+    let target = tasks::target(r);
+    let fits = match (kind, target) {
+        (FlowType::CloudFlow, Some(Target::Test)) => r.starts_with("Test:"),
+        (FlowType::Fdl, Some(Target::Test)) => r.starts_with("acs:fnf:::test/"),
+        (FlowType::CloudFlow, Some(_)) => {
+            tasks::HTTP_ACTIONS.contains(&r)
+                || r == tasks::FUNCTION_ACTION
+                || r == tasks::FLOW_ACTION
+        }
+        (FlowType::Fdl, Some(Target::Http)) => r == tasks::FDL_HTTP_RESOURCE,
+        // The structure only: the name template (deployment configuration) applies at run time.
+        (FlowType::Fdl, Some(Target::Function)) => {
+            r != tasks::FUNCTION_ACTION && tasks::function::lambda_target(r, "{function}").is_ok()
+        }
+        (FlowType::Fdl, Some(Target::Flow)) => r
+            .strip_prefix(tasks::FDL_FLOW_PREFIX)
+            .is_some_and(valid_flow_name),
+        (_, None) => false,
     };
-    if known.contains(&r) {
+    if fits {
         return Ok(r.to_string());
     }
     let short: String = r.chars().take(128).collect();
+    let runs = match kind {
+        FlowType::CloudFlow => {
+            "HTTP:Request (or HTTP:Invoke), FC:InvokeFunction (on AWS Lambda), \
+             FNF:StartExecution and the test tasks Test:Echo, Test:Fail, Test:Flaky, Test:Sleep"
+        }
+        FlowType::Fdl => {
+            "acs:fc:<region>:<account>:services/<S>/functions/<F> (or a Lambda ARN), \
+             acs:fnf:::flow/<name>, acs:fnf:::http and the test tasks acs:fnf:::test/echo|fail|flaky|sleep"
+        }
+    };
+    Err(o.err(
+        key,
+        format!("{short:?} is not a task this service runs; it runs {runs}"),
+    ))
+}
+
+/// Flow names, as CreateFlow accepts them.
+fn valid_flow_name(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 128
+        && name.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+/// Whether the integration of `resource` supports `mode`: a child flow supports all three;
+/// HTTP and functions answer at once or send a token (`WaitForSystemCallback` needs a job
+/// the service can watch, which only a child execution is).
+pub(super) fn check_mode(o: &Obj, key: &str, resource: &str, mode: TaskMode) -> Result<()> {
+    let ok = match tasks::target(resource) {
+        Some(Target::Flow) | Some(Target::Test) | None => true,
+        Some(Target::Http) | Some(Target::Function) => mode != TaskMode::WaitForSystemCallback,
+    };
+    if ok {
+        return Ok(());
+    }
     Err(o.err(
         key,
         format!(
-            "{short:?} is not supported yet; this version runs only the test tasks {}",
-            known.join(", ")
+            "{resource} does not support this mode: only a child flow waits for its job \
+             (WaitForSystemCallback / sync); use RequestComplete or WaitForCustomCallback"
         ),
     ))
 }

@@ -56,6 +56,7 @@ pub fn run_definition(
         flow_name: options.flow_name.clone(),
         execution_name: options.execution_name.clone(),
         started_ms: options.start_ms,
+        secret: "local-run".into(),
     };
     let mut driver = Driver::new(&model, ctx, input);
     let mut now = options.start_ms;
@@ -72,7 +73,14 @@ pub fn run_definition(
         match step {
             Step::Finished(outcome) => break outcome,
             Step::Continue => {}
-            Step::WaitUntil(t) => now = now.max(t),
+            Step::Wait { until: Some(t) } => now = now.max(t),
+            // Local runs have no integrations, so nothing is ever in flight.
+            Step::Wait { until: None } => {
+                break Outcome::Failed {
+                    error: engine::RUNTIME_ERROR.into(),
+                    cause: "the local run waits for a call it cannot make".into(),
+                };
+            }
         }
     };
     let visited = events

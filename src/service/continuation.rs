@@ -31,6 +31,13 @@ impl Service {
             return Ok(Continued::Skipped);
         };
         let now = self.clock.now_ms();
+        // An ended execution still due has a report to its parent outstanding.
+        if exec.status.is_ended() {
+            if exec.due_ms.is_some() {
+                self.report_end(exec).await?;
+            }
+            return Ok(Continued::Skipped);
+        }
         let leased = exec.lease_until_ms.is_some_and(|until| until > now);
         // A parked wait delivered long before its time waits for it, rather than paying for
         // a lease and a park that change nothing; one due soon is slept out in place.

@@ -1,6 +1,8 @@
 //! The use cases: one file per fnf action. The service knows the store only by its trait and
 //! time only through the injected clock.
 
+mod callbacks;
+mod calls;
 pub mod continuation;
 mod create_flow;
 mod create_flow_alias;
@@ -18,7 +20,9 @@ mod list_flows;
 pub mod params;
 mod publish_flow_version;
 mod qualifier;
+mod report_task;
 mod run;
+mod settle;
 mod start_execution;
 mod stop_execution;
 mod update_flow;
@@ -34,6 +38,11 @@ use crate::clock::Clock;
 use crate::dispatch::{Dispatcher, NoDispatch};
 use crate::error::FnfError;
 use crate::store::Store;
+use crate::tasks::Integration;
+
+pub use callbacks::{CHILD_STOPPED, CHILD_TIMED_OUT};
+pub use calls::{CHILD_INVALID, CHILD_START_FAILED, NOT_CONFIGURED};
+pub use settle::{EXECUTION_TIMEOUT_ERROR, MAX_CHECKPOINT_BYTES};
 
 /// How long one invocation may drive executions before it checkpoints and hands over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -55,6 +64,15 @@ impl Budgets {
     };
 }
 
+/// The outside services tasks call; a missing one fails its tasks with a named error.
+#[derive(Clone, Default)]
+pub struct Integrations {
+    /// `HTTP:Request` / `HTTP:Invoke` / FDL `acs:fnf:::http`.
+    pub http: Option<Arc<dyn Integration>>,
+    /// `FC:InvokeFunction` / FDL `acs:fc:...`: AWS Lambda.
+    pub function: Option<Arc<dyn Integration>>,
+}
+
 /// Everything an action needs: the store, the clock, and how to hand work over.
 #[derive(Clone)]
 pub struct Service {
@@ -64,6 +82,9 @@ pub struct Service {
     budgets: Budgets,
     /// An execution still running this long after it started ends `TimedOut`.
     execution_timeout_ms: i64,
+    integrations: Integrations,
+    /// How many parent executions this service runs inside of (nested-flow tasks).
+    depth: u8,
 }
 
 /// The default execution timeout: one year, the longest a Wait may last.
@@ -78,7 +99,15 @@ impl Service {
             dispatcher: Arc::new(NoDispatch),
             budgets: Budgets::UNBOUNDED,
             execution_timeout_ms: DEFAULT_EXECUTION_TIMEOUT_MS,
+            integrations: Integrations::default(),
+            depth: 0,
         }
+    }
+
+    /// Tasks call these outside services.
+    pub fn with_integrations(mut self, integrations: Integrations) -> Service {
+        self.integrations = integrations;
+        self
     }
 
     /// Hands executions that outlive a budget to `dispatcher`.
@@ -134,6 +163,8 @@ impl Service {
             "ListExecutions" => list_executions::handle(self, p).await,
             "GetExecutionHistory" => get_execution_history::handle(self, p).await,
             "StopExecution" => stop_execution::handle(self, p).await,
+            "ReportTaskSucceeded" => report_task::succeeded(self, p).await,
+            "ReportTaskFailed" => report_task::failed(self, p).await,
             other => Err(FnfError::ActionNotSupported(truncate(other, 64))),
         }
     }

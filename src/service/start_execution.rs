@@ -8,22 +8,49 @@ use super::params::{self, MAX_INPUT_BYTES};
 use super::views::{self, Fields};
 use super::{Service, qualifier};
 use crate::api::Params;
-use crate::engine::kind_of;
+use crate::engine::{self, kind_of};
 use crate::error::FnfError;
 use crate::store::{Claim, ExecutionRecord, ExecutionStatus};
 
+/// What StartExecution asks for, checked: from the API, or from a parent's nested-flow task.
+#[derive(Debug, Clone)]
+pub struct StartRequest {
+    pub flow: String,
+    pub name: String,
+    /// A JSON object as text; `None` is `{}`.
+    pub input: Option<String>,
+    pub qualifier: Option<String>,
+    /// Reported to when the execution ends (the parent's waiting task).
+    pub callback_token: Option<String>,
+}
+
 pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
-    let flow_name = params::name(p, "FlowName")?;
-    let exec_name = match p.optional("ExecutionName") {
-        Some(n) => {
-            params::check_name("ExecutionName", n)?;
-            n.to_owned()
-        }
+    let flow = params::name(p, "FlowName")?.to_owned();
+    let name = match p.optional("ExecutionName") {
+        Some(n) => n.to_owned(),
         None => generated_name(),
     };
-    let input = input(p.optional("Input"))?;
-    // Comes with task integrations; refused rather than silently ignored.
-    params::unsupported(p, "CallbackFnFTaskToken")?;
+    let req = StartRequest {
+        flow,
+        name,
+        input: p.optional("Input").map(str::to_owned),
+        qualifier: p.optional("Qualifier").map(str::to_owned),
+        callback_token: p.optional("CallbackFnFTaskToken").map(str::to_owned),
+    };
+    let exec = start(svc, req).await?;
+    Ok(views::execution(&exec))
+}
+
+/// Claims the name with one conditional write and runs the execution within the response
+/// budget; answers the execution as it stands (or the running one that holds the name).
+pub async fn start(svc: &Service, req: StartRequest) -> Result<ExecutionRecord, FnfError> {
+    let flow_name = req.flow.as_str();
+    params::check_name("FlowName", flow_name)?;
+    params::check_name("ExecutionName", &req.name)?;
+    let input = input(req.input.as_deref())?;
+    if let Some(token) = &req.callback_token {
+        check_callback_token(svc, token).await?;
+    }
 
     let flow = svc
         .store
@@ -41,9 +68,9 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
 
     // A version (by number, or by an alias's routes) runs its own frozen definition; no
     // Qualifier runs the latest.
-    let (definition, flow_type) = match p.optional("Qualifier") {
+    let (definition, flow_type) = match req.qualifier.as_deref() {
         Some(q) => {
-            let version = qualifier::resolve(svc, flow_name, q, &exec_name).await?;
+            let version = qualifier::resolve(svc, flow_name, q, &req.name).await?;
             (version.definition, version.flow_type)
         }
         None => (flow.definition, flow.flow_type),
@@ -56,30 +83,25 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         .saturating_add(svc.budgets.lease_margin_ms);
     let record = ExecutionRecord {
         flow: flow.name.clone(),
-        name: exec_name,
+        name: req.name,
         status: ExecutionStatus::Running,
         input,
-        output: None,
-        error: None,
-        cause: None,
         definition,
         flow_type,
         started_ms: now,
-        stopped_ms: None,
         version: 1,
         // This call drives the execution first; if it dies, the sweep finds the execution
         // when the lease runs out.
         lease_owner: Some(uuid::Uuid::new_v4().to_string()),
         lease_until_ms: Some(lease_until),
         due_ms: Some(lease_until),
+        callback_token: req.callback_token,
         ..ExecutionRecord::default()
     };
     match svc.store.claim_execution(&record).await? {
         Claim::Created => {}
         // Same name, still running: nothing new starts; the caller gets the running one.
-        Claim::Existing(running) if !running.status.is_ended() => {
-            return Ok(views::execution(&running));
-        }
+        Claim::Existing(running) if !running.status.is_ended() => return Ok(*running),
         Claim::Existing(ended) => {
             return Err(FnfError::ExecutionAlreadyExists {
                 flow: ended.flow.clone(),
@@ -90,8 +112,25 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     tracing::info!(flow = %record.flow, execution = %record.name, "execution started");
     // A short flow ends inside this call; a longer one answers Running and carries on in
     // continuations.
-    let current = svc.drive(record, budget).await?;
-    Ok(views::execution(&current))
+    svc.drive(record, budget).await
+}
+
+/// `CallbackFnFTaskToken` must name a task that waits for a result.
+async fn check_callback_token(svc: &Service, token: &str) -> Result<(), FnfError> {
+    if !engine::is_task_token(token) {
+        return Err(FnfError::InvalidTaskToken(
+            "CallbackFnFTaskToken is malformed".into(),
+        ));
+    }
+    match svc.store.get_token(token).await? {
+        None => Err(FnfError::InvalidTaskToken(
+            "no task waits on CallbackFnFTaskToken".into(),
+        )),
+        Some(t) if t.result.is_some() => Err(FnfError::TaskAlreadyCompleted(
+            "the task of CallbackFnFTaskToken already has its result".into(),
+        )),
+        Some(_) => Ok(()),
+    }
 }
 
 /// Generated names follow the name rules (first character a letter) and never collide.

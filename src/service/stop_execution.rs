@@ -35,10 +35,16 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         }
         exec.error = Some(error.to_owned());
         exec.cause = Some(cause.to_owned());
-        let expected = exec.close(ExecutionStatus::Stopped, svc.clock.now_ms());
+        let now = svc.clock.now_ms();
+        let expected = exec.close(ExecutionStatus::Stopped, now);
+        // A parent waiting on this execution hears of the stop (see `close_out`).
+        if exec.callback_token.is_some() {
+            exec.due_ms = Some(now);
+        }
         match svc.store.update_execution(&exec, expected).await {
             Ok(()) => {
                 tracing::info!(flow, execution = name, "execution stopped");
+                let exec = svc.report_end(exec).await?;
                 return Ok(views::execution(&exec));
             }
             // The driving invocation wrote in between: read again and retry.

@@ -2,6 +2,7 @@
 //! so "check, then write" inside one transaction gives the same conditional-write guarantees
 //! as DynamoDB. Data survives restarts (`FNF_DATA_DIR`).
 
+mod tokens;
 mod versions;
 
 use std::path::Path;
@@ -14,7 +15,7 @@ use serde::de::DeserializeOwned;
 
 use super::{
     AliasRecord, Claim, DueExecution, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord,
-    Page, Store, StoreError, VersionRecord,
+    Page, Store, StoreError, TokenRecord, VersionRecord,
 };
 
 /// name -> FlowRecord (JSON)
@@ -99,6 +100,7 @@ impl EmbeddedStore {
         txn.open_table(HISTORY).map_err(backend)?;
         txn.open_table(DUE).map_err(backend)?;
         versions::create_tables(&txn)?;
+        tokens::create_table(&txn)?;
         txn.commit().map_err(backend)?;
         Ok(EmbeddedStore { db: Arc::new(db) })
     }
@@ -472,5 +474,22 @@ impl Store for EmbeddedStore {
         after: Option<&str>,
     ) -> Result<Page<AliasRecord>, StoreError> {
         self.aliases_list(flow, limit, after).await
+    }
+
+    async fn put_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        self.token_put(token).await
+    }
+
+    async fn get_token(&self, token: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.token_get(token).await
+    }
+
+    async fn complete_token(
+        &self,
+        token: &str,
+        result: &str,
+        completed_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.token_complete(token, result, completed_ms).await
     }
 }

@@ -8,7 +8,7 @@ mod records;
 
 pub use records::{
     AliasRecord, DueExecution, ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord, Route,
-    VersionRecord,
+    TokenRecord, VersionRecord,
 };
 
 use async_trait::async_trait;
@@ -189,4 +189,17 @@ pub trait Store: Send + Sync {
         limit: usize,
         after: Option<&str>,
     ) -> Result<Page<AliasRecord>, StoreError>;
+
+    /// Creates a task token if none with that name exists; an existing one is left as it is
+    /// (with its result, if any), so a retried task start changes nothing.
+    async fn put_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
+    async fn get_token(&self, token: &str) -> Result<Option<TokenRecord>, StoreError>;
+    /// Records the result of a token (one conditional write); `ConditionFailed` if the token
+    /// does not exist or already has a result.
+    async fn complete_token(
+        &self,
+        token: &str,
+        result: &str,
+        completed_ms: i64,
+    ) -> Result<(), StoreError>;
 }

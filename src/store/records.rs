@@ -96,6 +96,27 @@ pub struct ExecutionRecord {
     /// continuation is due): the periodic sweep finds it by this time. `None` once ended.
     #[serde(default)]
     pub due_ms: Option<i64>,
+    /// StartExecution's `CallbackFnFTaskToken`: when this execution ends, its result is
+    /// reported to that token (the parent's task).
+    #[serde(default)]
+    pub callback_token: Option<String>,
+}
+
+/// A task token: the callback task of an execution that waits on it, and its result once
+/// reported. Created before the task is called; the result is written at most once.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TokenRecord {
+    pub token: String,
+    pub flow: String,
+    pub execution: String,
+    /// The engine's task id (`task-<event id>`).
+    pub task_id: String,
+    pub created_ms: i64,
+    /// The reported result: a JSON `engine::TaskResult`, once reported.
+    #[serde(default)]
+    pub result: Option<String>,
+    #[serde(default)]
+    pub completed_ms: Option<i64>,
 }
 
 /// A running execution the sweep found due.

@@ -364,6 +364,26 @@ impl Store for Counting {
     > {
         self.inner.list_aliases(f, l, a).await
     }
+    async fn put_token(
+        &self,
+        t: &fnf_lambda::store::TokenRecord,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.put_token(t).await
+    }
+    async fn get_token(
+        &self,
+        t: &str,
+    ) -> Result<Option<fnf_lambda::store::TokenRecord>, fnf_lambda::store::StoreError> {
+        self.inner.get_token(t).await
+    }
+    async fn complete_token(
+        &self,
+        t: &str,
+        r: &str,
+        ms: i64,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.complete_token(t, r, ms).await
+    }
 }
 
 /// A store of the given backend, behind an `Arc`; the guard keeps the embedded directory.

@@ -28,6 +28,7 @@ pub fn ctx(start_ms: i64) -> ExecutionContext {
         flow_name: "test-flow".into(),
         execution_name: "exec-1".into(),
         started_ms: start_ms,
+        secret: "test-secret".into(),
     }
 }
 

@@ -105,6 +105,7 @@ pub(super) fn task(so: &Obj) -> Result<StateKind> {
     so.only(&fields(&all), "a Task state")?;
     let resource = rules::resource(so, "Action", FlowType::CloudFlow)?;
     let mode = rules::task_mode(so, "TaskMode", FlowType::CloudFlow)?;
+    rules::check_mode(so, "TaskMode", &resource, mode)?;
     // Task page: Timeout is seconds (a string or number, 0..=604800, 0 = never); Timeout.$
     // takes an expression.
     let timeout = match (so.get("Timeout"), so.get("Timeout.$")) {

@@ -2,7 +2,7 @@
 //! flow `FLOW#<name>`/`FLOW`, execution `EXEC#<flow>#<name>`/`EXEC`; the `gsi1` index lists
 //! flows (`FLOWS`) and one flow's executions (`EXECS#<flow>`) by name.
 //! A flow's versions and aliases share its partition (`VERSION#<n>`, `ALIAS#<name>`; see
-//! `versions.rs`).
+//! `versions.rs`). A task token is `TOKEN#<token>`/`TOKEN` (see `tokens.rs`).
 
 use std::collections::HashMap;
 
@@ -150,6 +150,7 @@ pub fn exec_to_item(e: &ExecutionRecord) -> Item {
         ("checkpoint", e.checkpoint.as_ref().map(s)),
         ("lease_owner", e.lease_owner.as_ref().map(s)),
         ("lease_until_ms", e.lease_until_ms.map(n)),
+        ("callback_token", e.callback_token.as_ref().map(s)),
         (DUE_MS, due.map(n)),
         (DUE_SHARD, due.map(|_| s(due_shard(&e.flow, &e.name)))),
     ];
@@ -183,6 +184,7 @@ pub fn exec_from_item(item: &Item) -> Result<ExecutionRecord, StoreError> {
         lease_owner: r.opt_s("lease_owner")?,
         lease_until_ms: r.opt_n("lease_until_ms")?,
         due_ms: r.opt_n(DUE_MS)?,
+        callback_token: r.opt_s("callback_token")?,
     })
 }
 

@@ -2,6 +2,7 @@
 
 mod item;
 mod schema;
+mod tokens;
 mod versions;
 
 use std::fmt::Debug;
@@ -20,7 +21,7 @@ use self::item::{
 };
 use super::{
     AliasRecord, Claim, DueExecution, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord,
-    Page, Store, StoreError, VersionRecord,
+    Page, Store, StoreError, TokenRecord, VersionRecord,
 };
 
 #[derive(Clone, Debug)]
@@ -479,6 +480,23 @@ impl Store for DynamoStore {
         after: Option<&str>,
     ) -> Result<Page<AliasRecord>, StoreError> {
         self.aliases_list(flow, limit, after).await
+    }
+
+    async fn put_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
+        self.token_put(token).await
+    }
+
+    async fn get_token(&self, token: &str) -> Result<Option<TokenRecord>, StoreError> {
+        self.token_get(token).await
+    }
+
+    async fn complete_token(
+        &self,
+        token: &str,
+        result: &str,
+        completed_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.token_complete(token, result, completed_ms).await
     }
 }
 

@@ -1,0 +1,63 @@
+//! ReportTaskSucceeded / ReportTaskFailed: a callback task's result, reported with its token
+//! (api.md; Alibaba's pages for both actions). The result is recorded once; the execution
+//! waiting on it carries on in a continuation.
+
+use serde_json::Value;
+
+use super::Service;
+use super::params::{self, MAX_INPUT_BYTES};
+use super::views::Fields;
+use crate::api::Params;
+use crate::engine::{TaskResult, kind_of};
+use crate::error::FnfError;
+
+/// Longest Error / Cause kept, in bytes (as StopExecution).
+const MAX_ERROR_BYTES: usize = 128;
+const MAX_CAUSE_BYTES: usize = 32 * 1024;
+/// Longest token read; real ones are 53 characters.
+const MAX_TOKEN_BYTES: usize = 256;
+
+pub async fn succeeded(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
+    let token = token(p)?;
+    let raw = p.required("Output")?;
+    if raw.len() > MAX_INPUT_BYTES {
+        return Err(FnfError::EntityTooLarge(MAX_INPUT_BYTES));
+    }
+    // A task's output is a JSON object, as every state's data is.
+    let output = match serde_json::from_str::<Value>(raw) {
+        Ok(v @ Value::Object(_)) => v,
+        Ok(other) => {
+            let why = format!("must be a JSON object, got {}", kind_of(&other));
+            return Err(FnfError::invalid("Output", why));
+        }
+        Err(e) => {
+            return Err(FnfError::invalid(
+                "Output",
+                format!("is not valid JSON: {e}"),
+            ));
+        }
+    };
+    svc.report_task(token, TaskResult::Succeeded(output))
+        .await?;
+    Ok(Fields::new())
+}
+
+pub async fn failed(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
+    let token = token(p)?;
+    let error = params::text(p, "Error", MAX_ERROR_BYTES)?.unwrap_or_default();
+    let cause = params::text(p, "Cause", MAX_CAUSE_BYTES)?.unwrap_or_default();
+    let result = TaskResult::Failed {
+        error: error.to_owned(),
+        cause: cause.to_owned(),
+    };
+    svc.report_task(token, result).await?;
+    Ok(Fields::new())
+}
+
+fn token(p: &Params) -> Result<&str, FnfError> {
+    let token = p.required("TaskToken")?;
+    if token.len() > MAX_TOKEN_BYTES {
+        return Err(FnfError::InvalidTaskToken("the token is malformed".into()));
+    }
+    Ok(token)
+}

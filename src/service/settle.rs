@@ -1,0 +1,251 @@
+//! The writes that move a driven execution: a checkpoint before calls go out, parking it for a
+//! continuation, and its end. Each is conditional on the execution's version (fencing): a
+//! refused write means someone else moved the execution on (stopped it, or took over after
+//! this invocation's lease expired), and this invocation stops without another write.
+
+use serde_json::Value;
+
+use super::Service;
+use super::callbacks::ChildEnd;
+use crate::dispatch::Continuation;
+use crate::engine::{HistoryEvent, Outcome};
+use crate::error::FnfError;
+use crate::runner::DriverState;
+use crate::store::{ExecutionRecord, ExecutionStatus, HistoryRecord, StoreError};
+
+/// The error of an execution that ran past the execution timeout.
+pub const EXECUTION_TIMEOUT_ERROR: &str = "FnF.Timeout";
+/// Largest checkpoint stored with an execution; DynamoDB items end at 400 KB, and the
+/// execution item also holds its input, output and definition.
+pub const MAX_CHECKPOINT_BYTES: usize = 128 * 1024;
+const CHECKPOINT_TOO_LARGE: &str = "FnF.CheckpointTooLarge";
+
+/// What a checkpoint write found.
+pub(super) enum Saved {
+    /// Stored; this invocation still holds the lease at the new version.
+    Held(ExecutionRecord),
+    /// Refused or ended: the execution as it stands, not this invocation's any more.
+    Lost(ExecutionRecord),
+}
+
+impl Service {
+    /// Writes the end of the execution: history, the report to a parent waiting on it, then
+    /// the final record. The report goes first and is itself written once, so a crash in
+    /// between repeats it harmlessly and it is never lost.
+    pub(super) async fn end(
+        &self,
+        mut exec: ExecutionRecord,
+        outcome: Outcome,
+        events: Vec<HistoryEvent>,
+    ) -> Result<ExecutionRecord, FnfError> {
+        self.put_history(&exec, events).await?;
+        let now = self.clock.now_ms();
+        let expected = match outcome {
+            Outcome::Succeeded { output } => {
+                exec.output = Some(Value::Object(output).to_string());
+                exec.close(ExecutionStatus::Succeeded, now)
+            }
+            Outcome::Failed { error, cause } => {
+                (exec.error, exec.cause) = (Some(error), Some(cause));
+                exec.close(ExecutionStatus::Failed, now)
+            }
+        };
+        self.close_out(exec, expected, "execution ended").await
+    }
+
+    /// Ends an execution that ran past the execution timeout.
+    pub(super) async fn time_out(
+        &self,
+        mut exec: ExecutionRecord,
+        events: Vec<HistoryEvent>,
+    ) -> Result<ExecutionRecord, FnfError> {
+        self.put_history(&exec, events).await?;
+        exec.error = Some(EXECUTION_TIMEOUT_ERROR.to_owned());
+        exec.cause = Some(format!(
+            "the execution ran longer than its timeout of {} s",
+            self.execution_timeout_ms / 1000
+        ));
+        let expected = exec.close(ExecutionStatus::TimedOut, self.clock.now_ms());
+        self.close_out(exec, expected, "execution timed out").await
+    }
+
+    /// Writes the final record of an execution `close`d at version `expected`, then reports
+    /// to the parent's token. Until the report is done the ended execution stays due (an
+    /// outbox): should this invocation die in between, the sweep finds it and reports.
+    pub(super) async fn close_out(
+        &self,
+        mut exec: ExecutionRecord,
+        expected: u64,
+        what: &str,
+    ) -> Result<ExecutionRecord, FnfError> {
+        if exec.callback_token.is_some() {
+            exec.due_ms = exec.stopped_ms;
+        }
+        let written = self.write_fenced(exec, expected, what).await?;
+        self.report_end(written).await
+    }
+
+    /// Reports an ended execution that is still due to the task token it was started with,
+    /// then takes it off the due list. Reports are taken once, so repeating this is harmless.
+    pub(super) async fn report_end(
+        &self,
+        exec: ExecutionRecord,
+    ) -> Result<ExecutionRecord, FnfError> {
+        let Some(token) = exec.callback_token.clone() else {
+            return Ok(exec);
+        };
+        if !exec.status.is_ended() || exec.due_ms.is_none() {
+            return Ok(exec);
+        }
+        self.report_child_end(&token, ChildEnd::of(&exec)).await?;
+        let mut reported = exec;
+        let expected = reported.version;
+        reported.version += 1;
+        reported.due_ms = None;
+        self.write_fenced(reported, expected, "end reported").await
+    }
+
+    /// Stores the driver's state with the lease kept: done before calls go out, so a crash
+    /// repeats at most those calls (with the same idempotency keys).
+    pub(super) async fn save(
+        &self,
+        mut exec: ExecutionRecord,
+        state: &DriverState,
+        events: Vec<HistoryEvent>,
+    ) -> Result<Saved, FnfError> {
+        let Some(checkpoint) = self.encode(state)? else {
+            let failed = self.checkpoint_too_large(state);
+            return self.end(exec, failed, events).await.map(Saved::Lost);
+        };
+        self.put_history(&exec, events).await?;
+        let expected = exec.version;
+        exec.version += 1;
+        exec.checkpoint = Some(checkpoint);
+        match self.store.update_execution(&exec, expected).await {
+            Ok(()) => Ok(Saved::Held(exec)),
+            Err(StoreError::ConditionFailed) => {
+                tracing::info!(flow = %exec.flow, execution = %exec.name, "fenced off: the execution moved on without this invocation");
+                let stored = self.store.get_execution(&exec.flow, &exec.name).await?;
+                Ok(Saved::Lost(stored.ok_or(FnfError::Internal)?))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    /// Checkpoints the execution, due at `due_ms`, and dispatches its continuation.
+    pub(super) async fn park(
+        &self,
+        mut exec: ExecutionRecord,
+        state: &DriverState,
+        events: Vec<HistoryEvent>,
+        due_ms: i64,
+    ) -> Result<ExecutionRecord, FnfError> {
+        let Some(checkpoint) = self.encode(state)? else {
+            let failed = self.checkpoint_too_large(state);
+            return self.end(exec, failed, events).await;
+        };
+        self.put_history(&exec, events).await?;
+        let expected = exec.version;
+        exec.version += 1;
+        exec.checkpoint = Some(checkpoint);
+        (exec.lease_owner, exec.lease_until_ms) = (None, None);
+        // If the dispatch below is lost, the sweep finds the execution by this time; a
+        // long wait still wakes at the execution's timeout.
+        let due_ms = due_ms.min(exec.started_ms.saturating_add(self.execution_timeout_ms));
+        exec.due_ms = Some(due_ms);
+        let parked = self
+            .write_fenced(exec, expected, "execution parked")
+            .await?;
+        if parked.status == ExecutionStatus::Running && parked.checkpoint.is_some() {
+            self.send_continuation(&parked, Some(due_ms)).await;
+        }
+        Ok(parked)
+    }
+
+    /// Asks for a continuation of `exec` at its current version.
+    pub(super) async fn send_continuation(&self, exec: &ExecutionRecord, due_ms: Option<i64>) {
+        let next = Continuation {
+            flow: exec.flow.clone(),
+            name: exec.name.clone(),
+            version: exec.version,
+        };
+        if let Err(e) = self.dispatcher.dispatch(next, due_ms).await {
+            tracing::warn!(error = %e, "dispatch failed; the sweep will carry the execution on");
+        }
+    }
+
+    /// The state as stored text; `None` when it exceeds the checkpoint limit.
+    fn encode(&self, state: &DriverState) -> Result<Option<String>, FnfError> {
+        let text = serde_json::to_string(state).map_err(|e| {
+            tracing::error!(error = %e, "checkpoint does not serialize");
+            FnfError::Internal
+        })?;
+        Ok((text.len() <= MAX_CHECKPOINT_BYTES).then_some(text))
+    }
+
+    fn checkpoint_too_large(&self, state: &DriverState) -> Outcome {
+        let size = serde_json::to_string(state).map_or(0, |t| t.len());
+        Outcome::Failed {
+            error: CHECKPOINT_TOO_LARGE.into(),
+            cause: format!(
+                "the execution's state ({size} bytes) exceeds the checkpoint limit of {MAX_CHECKPOINT_BYTES} bytes"
+            ),
+        }
+    }
+
+    /// Stores history events; ids come from the engine, so a repeated write stores nothing twice.
+    pub(super) async fn put_history(
+        &self,
+        exec: &ExecutionRecord,
+        events: Vec<HistoryEvent>,
+    ) -> Result<(), FnfError> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let records: Vec<HistoryRecord> = events.into_iter().map(history_record).collect();
+        Ok(self
+            .store
+            .put_history(&exec.flow, &exec.name, &records)
+            .await?)
+    }
+
+    /// Writes `exec` if the stored version is still `expected`; otherwise answers what is
+    /// stored, which someone else wrote (e.g. StopExecution).
+    pub(super) async fn write_fenced(
+        &self,
+        exec: ExecutionRecord,
+        expected: u64,
+        what: &str,
+    ) -> Result<ExecutionRecord, FnfError> {
+        match self.store.update_execution(&exec, expected).await {
+            Ok(()) => {
+                tracing::info!(flow = %exec.flow, execution = %exec.name, status = exec.status.as_str(), version = exec.version, "{what}");
+                Ok(exec)
+            }
+            Err(StoreError::ConditionFailed) => {
+                tracing::info!(flow = %exec.flow, execution = %exec.name, "fenced off: the execution moved on without this invocation");
+                self.store
+                    .get_execution(&exec.flow, &exec.name)
+                    .await?
+                    .ok_or(FnfError::Internal)
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+}
+
+fn history_record(e: HistoryEvent) -> HistoryRecord {
+    HistoryRecord {
+        id: e.id,
+        kind: e.kind.as_str().to_owned(),
+        step_name: e.step_name,
+        schedule_event_id: e.schedule_event_id,
+        time_ms: e.time_ms,
+        // EventDetail is always a JSON object as text.
+        detail: if e.detail.is_null() {
+            "{}".to_owned()
+        } else {
+            e.detail.to_string()
+        },
+    }
+}
