@@ -125,13 +125,17 @@ async fn lambda() -> Result<(), String> {
     // Lambda allows 15 minutes; each invocation's own deadline narrows this further.
     let budgets = entry::budgets_from_env(600_000);
     let service = match std::env::var("FNF_CONTINUATION").as_deref() {
-        Ok("inline" | "local") => entry::local_service(store, budgets),
+        Ok("inline" | "local") => {
+            entry::local_service(store, budgets, entry::integrations_from_env(true).await)
+        }
         _ => {
             let function = std::env::var("FNF_FUNCTION_NAME")
                 .or_else(|_| std::env::var("AWS_LAMBDA_FUNCTION_NAME"))
                 .map_err(|_| "FNF_FUNCTION_NAME (or AWS_LAMBDA_FUNCTION_NAME) must name this function for continuations")?;
             let dispatcher = InvokeDispatcher::from_env(function, SystemClock).await;
-            entry::service(store).with_continuations(Arc::new(dispatcher), budgets)
+            entry::service(store)
+                .with_continuations(Arc::new(dispatcher), budgets)
+                .with_integrations(entry::integrations_from_env(true).await)
         }
     };
     entry::lambda::run(service).await.map_err(|e| e.to_string())
@@ -181,7 +185,8 @@ async fn serve(args: &[String]) -> Result<(), String> {
             tracing::info!("serving the fnf API on http://{local} (DynamoDB table {table})")
         }
     }
-    let service = entry::local_service(store, entry::budgets_from_env(60_000));
+    let integrations = entry::integrations_from_env(false).await;
+    let service = entry::local_service(store, entry::budgets_from_env(60_000), integrations);
     entry::serve::run(service, listener)
         .await
         .map_err(|e| e.to_string())

@@ -113,7 +113,8 @@ pub struct TaskRequest {
     /// 1-based; retries of the state count up.
     pub attempt: u32,
     pub mode: TaskMode,
-    /// Flow, execution, task id and attempt: the callee deduplicates retried calls by it.
+    /// `<flow>/<execution>/step-<n>/<attempt>`: the same whenever this attempt is made again
+    /// (a replayed invocation), new for every retry; the callee deduplicates calls by it.
     pub idempotency_key: String,
     /// Callback modes only: the token `ReportTaskSucceeded`/`ReportTaskFailed` (or a child
     /// execution) completes the task with.

@@ -67,6 +67,10 @@ pub(super) struct Entry {
     pub attempt: u32,
     /// Retries made per retry rule (index = rule), empty until the first retry.
     pub retries: Vec<u32>,
+    /// The history position at the entry: with `attempt`, names a task call across retries
+    /// of the same entry and replays of the same history (the idempotency key).
+    #[serde(default)]
+    pub step: u64,
 }
 
 impl Entry {
@@ -75,6 +79,7 @@ impl Entry {
             input,
             attempt: 1,
             retries: Vec::new(),
+            step: 0,
         }
     }
 }

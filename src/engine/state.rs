@@ -27,7 +27,13 @@ impl Rt<'_> {
     /// The state was just entered: build its input and run its body.
     pub(super) fn enter(&mut self, scope: &Scope, state: &State, th: &mut Thread) -> Option<Step> {
         match self.state_input(state, th) {
-            Ok(input) => self.body(scope, state, th, Entry::new(input)),
+            Ok(input) => {
+                let entry = Entry {
+                    step: self.log.next_id,
+                    ..Entry::new(input)
+                };
+                self.body(scope, state, th, entry)
+            }
             Err(cause) => {
                 let entry = Entry::new(Value::Object(Map::new()));
                 self.fail_runtime(scope, state, th, entry, &cause)

@@ -43,8 +43,8 @@ impl Rt<'_> {
         debug_assert_eq!(id, format!("task-{scheduled}"));
         let request = TaskRequest {
             idempotency_key: format!(
-                "{}/{}/{id}/{}",
-                self.ctx.flow_name, self.ctx.execution_name, entry.attempt
+                "{}/{}/step-{}/{}",
+                self.ctx.flow_name, self.ctx.execution_name, entry.step, entry.attempt
             ),
             task_token: token,
             id: id.clone(),

@@ -2,16 +2,21 @@
 //! hand every request to the same API adapter.
 
 pub mod cli;
+mod integrations;
 pub mod lambda;
 pub mod serve;
 pub mod worker;
+
+pub use integrations::{
+    FUNCTION_TASKS_ENV, HTTP_MAX_RESPONSE_ENV, HTTP_TIMEOUT_ENV, integrations_from_env,
+};
 
 use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::SystemClock;
 use crate::dispatch::local::LocalDispatcher;
-use crate::service::{Budgets, Service};
+use crate::service::{Budgets, Integrations, Service};
 use crate::store::dynamo::DynamoStore;
 use crate::store::embedded::EmbeddedStore;
 use crate::store::{Store, StoreError};
@@ -97,10 +102,16 @@ pub fn sweep_interval_from_env() -> std::time::Duration {
 }
 
 /// A service whose continuations run in this process (serve, `cargo lambda watch`), with its
-/// worker and sweeper started.
-pub fn local_service(store: Arc<dyn Store>, budgets: Budgets) -> Service {
+/// worker and sweeper started, and its tasks calling `integrations`.
+pub fn local_service(
+    store: Arc<dyn Store>,
+    budgets: Budgets,
+    integrations: Integrations,
+) -> Service {
     let (dispatcher, queue) = LocalDispatcher::new(SystemClock);
-    let service = service(store).with_continuations(Arc::new(dispatcher), budgets);
+    let service = service(store)
+        .with_continuations(Arc::new(dispatcher), budgets)
+        .with_integrations(integrations);
     worker::spawn_worker(service.clone(), queue);
     worker::spawn_sweeper(service.clone(), sweep_interval_from_env());
     service

@@ -71,7 +71,7 @@ fn put_execution(
         due.remove(due_key(old_due, &exec.flow, &exec.name).as_str())
             .map_err(backend)?;
     }
-    if let Some(due_ms) = exec.due_ms.filter(|_| !exec.status.is_ended()) {
+    if let Some(due_ms) = exec.due_ms.filter(|_| exec.sits_in_due_index()) {
         let version = encode(&exec.version)?;
         due.insert(
             due_key(due_ms, &exec.flow, &exec.name).as_str(),

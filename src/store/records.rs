@@ -93,7 +93,8 @@ pub struct ExecutionRecord {
     #[serde(default)]
     pub lease_until_ms: Option<i64>,
     /// When someone must look at this running execution (a wait ends, a lease expires, a
-    /// continuation is due): the periodic sweep finds it by this time. `None` once ended.
+    /// continuation is due): the periodic sweep finds it by this time. Once ended, set only
+    /// while the end is still to be reported to `callback_token` (the outbox).
     #[serde(default)]
     pub due_ms: Option<i64>,
     /// StartExecution's `CallbackFnFTaskToken`: when this execution ends, its result is
@@ -143,6 +144,12 @@ impl ExecutionRecord {
             self.due_ms,
         ) = (None, None, None, None);
         expected
+    }
+
+    /// Whether the store's due index lists this execution (when `due_ms` is set): running
+    /// ones, and ended ones still owing their end to `callback_token`.
+    pub fn sits_in_due_index(&self) -> bool {
+        !self.status.is_ended() || self.callback_token.is_some()
     }
 
     /// The listing view: what `list_executions` returns.

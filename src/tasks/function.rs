@@ -18,6 +18,7 @@ use aws_sdk_lambda::types::InvocationType;
 use base64::Engine as _;
 use serde_json::{Map, Value, json};
 
+use super::Integration;
 use crate::engine::{TaskRequest, TaskResult};
 
 /// The CloudFlow action of the function task.
@@ -304,14 +305,6 @@ impl FunctionTasks {
         &self.config
     }
 
-    /// Runs one attempt of a function task.
-    pub async fn call(&self, req: &TaskRequest) -> TaskResult {
-        match self.run(req).await {
-            Ok(output) => TaskResult::Succeeded(output),
-            Err(e) => e.into(),
-        }
-    }
-
     async fn run(&self, req: &TaskRequest) -> Result<Value, FunctionTaskError> {
         let call = describe_call(req)?;
         let (function, qualifier) = lambda_target(&call.resource_arn, &self.config.name_template)
@@ -480,6 +473,17 @@ fn classify<R>(function: &str, e: &SdkError<InvokeError, R>) -> FunctionTaskErro
         _ => FunctionTaskError::InvocationFailed {
             code: "Unknown".into(),
         },
+    }
+}
+
+/// Runs one attempt of a task.
+#[async_trait::async_trait]
+impl Integration for FunctionTasks {
+    async fn call(&self, req: &TaskRequest) -> TaskResult {
+        match self.run(req).await {
+            Ok(output) => TaskResult::Succeeded(output),
+            Err(e) => e.into(),
+        }
     }
 }
 

@@ -24,6 +24,7 @@ use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::{Map, Value, json};
 
+use super::Integration;
 use crate::engine::{TaskRequest, TaskResult};
 
 /// The server answered 400-499.
@@ -39,7 +40,7 @@ pub const RESPONSE_TOO_LARGE: &str = "HTTP.ResponseTooLarge";
 /// The parameters do not make a request: missing or bad url, bad method, header or query.
 pub const INVALID_REQUEST: &str = "HTTP.InvalidRequest";
 
-/// Header carrying the task's idempotency key (`flow/execution/task-id/attempt`).
+/// Header carrying the task's idempotency key (`flow/execution/step-<n>/attempt`).
 pub const IDEMPOTENCY_HEADER: &str = "x-fnf-idempotency-key";
 /// Header carrying the task token of a callback task.
 pub const TASK_TOKEN_HEADER: &str = "x-fnf-task-token";
@@ -161,14 +162,6 @@ impl HttpTasks {
 
     pub fn config(&self) -> &HttpConfig {
         &self.config
-    }
-
-    /// Runs one attempt of an HTTP task.
-    pub async fn call(&self, req: &TaskRequest) -> TaskResult {
-        match self.run(req).await {
-            Ok(output) => TaskResult::Succeeded(output),
-            Err(e) => e.into(),
-        }
     }
 
     /// The time the whole exchange may take: the task's timeout plus a margin, else the
@@ -452,6 +445,17 @@ fn describe(method: &Method, uri: &Uri) -> String {
     let port = uri.port().map(|p| format!(":{p}")).unwrap_or_default();
     let path: String = uri.path().chars().take(256).collect();
     format!("{method} {scheme}://{host}{port}{path}")
+}
+
+/// Runs one attempt of a task.
+#[async_trait::async_trait]
+impl Integration for HttpTasks {
+    async fn call(&self, req: &TaskRequest) -> TaskResult {
+        match self.run(req).await {
+            Ok(output) => TaskResult::Succeeded(output),
+            Err(e) => e.into(),
+        }
+    }
 }
 
 #[cfg(test)]

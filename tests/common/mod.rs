@@ -3,6 +3,8 @@
 //! `FNF_TEST_DYNAMODB_ENDPOINT`; every test gets its own table.
 #![allow(dead_code)]
 
+pub mod task_servers;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 

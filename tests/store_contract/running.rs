@@ -113,6 +113,34 @@ pub async fn due_index_follows_running_executions(store: Arc<dyn Store>) {
             .collect::<Vec<_>>(),
         [("a", 2)]
     );
+
+    // An ended execution that still owes its parent a report (the outbox) stays listed until
+    // the report clears its due time.
+    let mut child = exec("f", "child", 1);
+    child.callback_token = Some("fnf1-parent".into());
+    store.claim_execution(&child).await.unwrap();
+    let owing = ExecutionRecord {
+        status: ExecutionStatus::Failed,
+        due_ms: Some(7_000),
+        stopped_ms: Some(7_000),
+        version: 2,
+        ..child.clone()
+    };
+    store.update_execution(&owing, 1).await.unwrap();
+    let due = store.list_due(10_000, 10).await.unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|d| (d.name.as_str(), d.version, d.due_ms))
+            .collect::<Vec<_>>(),
+        [("child", 2, 7_000)]
+    );
+    let reported = ExecutionRecord {
+        due_ms: None,
+        version: 3,
+        ..owing
+    };
+    store.update_execution(&reported, 2).await.unwrap();
+    assert!(store.list_due(10_000, 10).await.unwrap().is_empty());
 }
 
 pub async fn history_pages_past_a_megabyte(store: Arc<dyn Store>) {

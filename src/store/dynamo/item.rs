@@ -140,8 +140,8 @@ pub fn exec_to_item(e: &ExecutionRecord) -> Item {
         ("started_ms".into(), n(e.started_ms)),
         ("version".into(), n(e.version)),
     ]);
-    // Only running executions sit in the due index (a sparse index: no key, no entry).
-    let due = e.due_ms.filter(|_| !e.status.is_ended());
+    // A sparse index: no key, no entry.
+    let due = e.due_ms.filter(|_| e.sits_in_due_index());
     let optional = [
         ("output", e.output.as_ref().map(s)),
         ("error", e.error.as_ref().map(s)),

@@ -1,0 +1,59 @@
+//! Which outside services tasks may call, from the environment.
+
+use std::sync::Arc;
+
+use crate::service::Integrations;
+use crate::tasks::function::{FunctionConfig, FunctionTasks};
+use crate::tasks::http::{HttpConfig, HttpTasks};
+
+/// `FNF_FUNCTION_TASKS=on|off` turns function tasks (AWS Lambda) on or off; by default they
+/// are on inside Lambda and wherever AWS is configured (`AWS_REGION` or
+/// `AWS_ENDPOINT_URL_LAMBDA`), off elsewhere, where they fail with `FnF.TaskNotConfigured`
+/// rather than with a credentials error.
+pub const FUNCTION_TASKS_ENV: &str = "FNF_FUNCTION_TASKS";
+/// Default timeout of HTTP tasks without a TimeoutSeconds of their own, in milliseconds.
+pub const HTTP_TIMEOUT_ENV: &str = "FNF_HTTP_TIMEOUT_MS";
+/// Largest HTTP task response body, in bytes.
+pub const HTTP_MAX_RESPONSE_ENV: &str = "FNF_HTTP_MAX_RESPONSE_BYTES";
+
+/// HTTP tasks always; function tasks as `FUNCTION_TASKS_ENV` says (`in_lambda`: this process
+/// is a Lambda function).
+pub async fn integrations_from_env(in_lambda: bool) -> Integrations {
+    let mut http = HttpConfig::default();
+    if let Some(ms) = env_u64(HTTP_TIMEOUT_ENV) {
+        http.default_timeout_ms = ms;
+    }
+    if let Some(bytes) = env_u64(HTTP_MAX_RESPONSE_ENV) {
+        http.max_response_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
+    }
+    let function = if function_tasks_on(in_lambda) {
+        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
+            .load()
+            .await;
+        let tasks = FunctionTasks::new(
+            aws_sdk_lambda::Client::new(&config),
+            FunctionConfig::from_env(),
+        );
+        Some(Arc::new(tasks) as _)
+    } else {
+        None
+    };
+    Integrations {
+        http: Some(Arc::new(HttpTasks::new(http))),
+        function,
+    }
+}
+
+fn function_tasks_on(in_lambda: bool) -> bool {
+    let set = |name: &str| std::env::var(name).is_ok_and(|v| !v.trim().is_empty());
+    match std::env::var(FUNCTION_TASKS_ENV).as_deref().map(str::trim) {
+        Ok("on" | "true" | "1") => true,
+        Ok("off" | "false" | "0") => false,
+        _ => in_lambda || set("AWS_REGION") || set("AWS_ENDPOINT_URL_LAMBDA"),
+    }
+}
+
+fn env_u64(name: &str) -> Option<u64> {
+    let value = std::env::var(name).ok()?.trim().parse().ok()?;
+    (value > 0).then_some(value)
+}
