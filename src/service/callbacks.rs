@@ -20,6 +20,8 @@ use crate::store::{ExecutionRecord, ExecutionStatus, StoreError, TokenRecord};
 /// a failed child passes its own error on, so Retry/Catch can match it).
 pub const CHILD_TIMED_OUT: &str = "FnF.ExecutionTimedOut";
 pub const CHILD_STOPPED: &str = "FnF.ExecutionStopped";
+/// How often a wake-up looks again when the execution moved under it.
+const WAKE_ATTEMPTS: usize = 5;
 
 /// How an execution with a `CallbackFnFTaskToken` ended, as its parent task sees it.
 pub(super) struct ChildEnd(pub TaskResult);
@@ -150,16 +152,31 @@ impl Service {
         Ok(Ok(()))
     }
 
-    /// Dispatches a continuation for an execution nobody drives now; one being driven finds
-    /// the result itself (see the module comment).
+    /// Makes an execution nobody drives now due at once (so neither its continuation nor the
+    /// sweep takes it for an early wake-up) and dispatches its continuation; one being
+    /// driven finds the result itself (see the module comment).
     async fn wake(&self, flow: &str, name: &str) -> Result<(), FnfError> {
-        let Some(exec) = self.store.get_execution(flow, name).await? else {
-            return Ok(());
-        };
-        let now = self.clock.now_ms();
-        let driven = exec.lease_until_ms.is_some_and(|until| until > now);
-        if !exec.status.is_ended() && !driven {
-            self.send_continuation(&exec, None).await;
+        // A lost race means the execution moved: look again (it may have parked meanwhile).
+        for _ in 0..WAKE_ATTEMPTS {
+            let Some(mut exec) = self.store.get_execution(flow, name).await? else {
+                return Ok(());
+            };
+            let now = self.clock.now_ms();
+            let driven = exec.lease_until_ms.is_some_and(|until| until > now);
+            if exec.status.is_ended() || driven {
+                return Ok(());
+            }
+            let expected = exec.version;
+            exec.version += 1;
+            exec.due_ms = Some(now);
+            match self.store.update_execution(&exec, expected).await {
+                Ok(()) => {
+                    self.send_continuation(&exec, None).await;
+                    return Ok(());
+                }
+                Err(StoreError::ConditionFailed) => continue,
+                Err(e) => return Err(e.into()),
+            }
         }
         Ok(())
     }
@@ -221,8 +238,7 @@ impl Service {
                 .await?
                 .is_some_and(|t| t.result.is_some());
             if reported {
-                self.send_continuation(parked, None).await;
-                break;
+                return self.wake(&parked.flow, &parked.name).await;
             }
         }
         Ok(())
