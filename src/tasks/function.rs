@@ -22,7 +22,7 @@ use super::Integration;
 use crate::engine::{TaskRequest, TaskResult};
 
 /// The CloudFlow action of the function task.
-pub const CLOUDFLOW_ACTION: &str = "FC:InvokeFunction";
+pub const CLOUDFLOW_ACTION: &str = super::FUNCTION_ACTION;
 /// Prefix of every error name of a function task. A function's own error is `FC.<errorType>`.
 pub const ERROR_PREFIX: &str = "FC.";
 /// The function failed without naming its error type (Lambda's `X-Amz-Function-Error:
@@ -53,14 +53,6 @@ pub const NAME_TEMPLATE_ENV: &str = "FNF_FC_FUNCTION_NAME_TEMPLATE";
 pub const TIMEOUT_MARGIN_MS: u64 = 1_000;
 /// How much of a function's error message its cause keeps, in characters.
 const CAUSE_CHARS: usize = 256;
-
-/// Whether `resource` names the function task: the CloudFlow action, a Function Compute ARN
-/// or a Lambda function ARN.
-pub fn handles(resource: &str) -> bool {
-    let mut parts = resource.split(':');
-    let lambda_arn = parts.next() == Some("arn") && parts.nth(1) == Some("lambda");
-    resource == CLOUDFLOW_ACTION || resource.starts_with("acs:fc:") || lambda_arn
-}
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct FunctionConfig {

@@ -168,11 +168,3 @@ fn outputs_are_objects() {
     assert_eq!(output(b"hello"), json!({"Body": "hello"}));
     assert_eq!(output(b""), json!({"Body": ""}));
 }
-
-#[test]
-fn resources_it_handles() {
-    assert!(handles("FC:InvokeFunction"));
-    assert!(handles("acs:fc:::services/a/functions/b"));
-    assert!(handles("arn:aws:lambda:us-east-1:123456789012:function:f"));
-    assert!(!handles("HTTP:Request") && !handles("acs:fnf:::http") && !handles("f"));
-}
