@@ -314,7 +314,64 @@ async fn bad_reports_get_clear_errors(backend: Backend) {
     );
 }
 
+const FDL_APPROVAL: &str = "\
+version: v1
+type: flow
+steps:
+  - type: task
+    name: ask
+    resourceArn: acs:fnf:::http
+    pattern: waitForCallback
+    inputMappings:
+      - target: url
+        source: $input.url
+      - target: method
+        source: POST
+      - target: body
+        source: $context.task
+    outputMappings:
+      - target: approved
+        source: $local.approved
+";
+
+/// FDL: `waitForCallback`, the token at `$context.task.token`.
+async fn fdl_wait_for_callback(backend: Backend) {
+    let w = World::new(backend).await;
+    create_flow(&w.svc, "fdl", FDL_APPROVAL, "FDL").await;
+    let input = json!({"url": w.server.url("/echo")}).to_string();
+    let started = ok(
+        &w.svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "fdl"),
+            ("ExecutionName", "f"),
+            ("Input", &input),
+        ],
+    )
+    .await;
+    assert_eq!(started["Status"], "Running", "{started}");
+    let sent = w.server.seen().pop().expect("the task was called");
+    let token = sent.body["token"]
+        .as_str()
+        .expect("the token is in the body");
+    assert_eq!(sent.task_token.as_deref(), Some(token));
+    ok(
+        &w.other,
+        &[
+            ("Action", "ReportTaskSucceeded"),
+            ("TaskToken", token),
+            ("Output", r#"{"approved":"yes"}"#),
+        ],
+    )
+    .await;
+    w.deliver().await;
+    let done = w.describe("fdl", "f").await;
+    assert_eq!(done["Status"], "Succeeded", "{done}");
+    assert_eq!(output_of(&done), json!({"approved": "yes"}));
+}
+
 on_both_stores!(
+    fdl_wait_for_callback,
     report_succeeded_resumes_once,
     report_failed_is_caught,
     task_timeout_fires_and_late_reports_are_refused,

@@ -426,7 +426,47 @@ async fn duplicated_continuations_repeat_no_call(backend: Backend) {
     );
 }
 
+/// A call still in flight when the invocation's time is up is made again by the next
+/// invocation with the same key, so the callee can tell it is a repeat.
+async fn a_call_cut_off_is_made_again_with_its_key(backend: Backend) {
+    let server = TaskServer::start().await;
+    let (store, _guard) = common::store(backend).await;
+    let recorder = Arc::new(Recorder::default());
+    let budgets = Budgets {
+        response_ms: 200,
+        invocation_ms: 10_000,
+        lease_margin_ms: 1_000,
+    };
+    let svc = Service::new(store, Arc::new(SystemClock))
+        .with_continuations(recorder.clone(), budgets)
+        .with_integrations(integrations(&server, HttpConfig::default()));
+    create_flow(&svc, "bare", &bare_call("HTTP:Request"), "DEFAULT").await;
+    let url = server.url("/slow/600");
+    let started = run(&svc, "bare", "cut", json!({"url": url})).await;
+    assert_eq!(
+        started["Status"], "Running",
+        "the answer could not wait for the call"
+    );
+    for c in recorder.take() {
+        svc.continue_execution(&c, "next").await.unwrap();
+    }
+    let done = ok(
+        &svc,
+        &[
+            ("Action", "DescribeExecution"),
+            ("FlowName", "bare"),
+            ("ExecutionName", "cut"),
+        ],
+    )
+    .await;
+    assert_eq!(done["Status"], "Succeeded", "{done}");
+    let keys = server.keys();
+    assert_eq!(keys.len(), 2, "{keys:?}");
+    assert_eq!(keys[0], keys[1], "the same attempt, the same key");
+}
+
 on_both_stores!(
+    a_call_cut_off_is_made_again_with_its_key,
     http_tasks_succeed_retry_and_time_out,
     http_failures_have_names,
     function_tasks_invoke_lambda,

@@ -7,7 +7,9 @@ use serde_json::{Map, Value};
 use super::events::EventKind;
 use super::mapping::{self, Env, check_size, describe_value, kind_of, whole_seconds};
 use super::run::{Act, Entry, Failure, Rt, Step, Thread};
-use crate::flow::{ChoiceSpec, FlowType, MAX_WAIT_SECONDS, Scope, State, StateKind, WaitSpec};
+use crate::flow::{
+    ChoiceSpec, FlowType, MAX_WAIT_SECONDS, Scope, State, StateKind, TaskMode, WaitSpec,
+};
 use crate::time::parse_rfc3339;
 
 impl Rt<'_> {
@@ -55,6 +57,12 @@ impl Rt<'_> {
                 let local = Value::Object(th.local.clone());
                 let mut env = self.env(state, &th.data);
                 env.local = Some(&local);
+                // A callback task's token exists once its call is scheduled, which maps the
+                // input again with it (`Rt::schedule`); until then it reads as empty.
+                if matches!(&state.kind, StateKind::Task(t) if t.mode != TaskMode::RequestComplete)
+                {
+                    env.task_token = Some("");
+                }
                 env.apply(m)
             }
             (None, FlowType::Fdl) => {

@@ -18,7 +18,7 @@ impl Rt<'_> {
         state: &State,
         spec: &TaskSpec,
         th: &mut Thread,
-        entry: Entry,
+        mut entry: Entry,
     ) -> Option<Step> {
         // The id of the TaskScheduled event recorded below; the token is derived from it.
         let id = format!("task-{}", self.log.next_id + 1);
@@ -26,9 +26,18 @@ impl Rt<'_> {
         let built = {
             let mut env = self.env(state, &entry.input);
             env.task_token = token.as_deref();
-            let params = match &spec.parameters {
-                Some(m) => env.apply(m),
-                None => Ok(entry.input.clone()),
+            let params = match (&spec.parameters, &state.input, self.flow.kind) {
+                (Some(m), _, _) => env.apply(m),
+                // FDL: the step's mapped input is the call's parameters. A callback task's
+                // token (new for every attempt) can be mapped into it: map it again, now.
+                (None, Some(m), FlowType::Fdl) if token.is_some() => {
+                    let local = Value::Object(th.local.clone());
+                    let mut mapped = self.env(state, &th.data);
+                    mapped.local = Some(&local);
+                    mapped.task_token = token.as_deref();
+                    mapped.apply(m)
+                }
+                (None, _, _) => Ok(entry.input.clone()),
             };
             params.and_then(|p| timeout_ms(spec, &env).map(|t| (p, t)))
         };
@@ -38,6 +47,11 @@ impl Rt<'_> {
                 return self.fail_runtime(scope, state, th, entry, &cause);
             }
         };
+        // The FDL input mapped again with the token is the step's input from now on.
+        let remapped = spec.parameters.is_none() && state.input.is_some();
+        if remapped && token.is_some() && self.flow.kind == FlowType::Fdl {
+            entry.input = parameters.clone();
+        }
         let detail = json!({ "resource": spec.resource, "attempt": entry.attempt });
         let scheduled = self.event(EventKind::TaskScheduled, &state.name, detail);
         debug_assert_eq!(id, format!("task-{scheduled}"));
