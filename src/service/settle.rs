@@ -29,9 +29,8 @@ pub(super) enum Saved {
 }
 
 impl Service {
-    /// Writes the end of the execution: history, the report to a parent waiting on it, then
-    /// the final record. The report goes first and is itself written once, so a crash in
-    /// between repeats it harmlessly and it is never lost.
+    /// Writes the end of the execution: history, the final record, then the report to a
+    /// parent waiting on it (see `close_out`).
     pub(super) async fn end(
         &self,
         mut exec: ExecutionRecord,
