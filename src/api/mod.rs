@@ -2,6 +2,7 @@
 
 pub mod event;
 pub mod request;
+pub mod signature;
 
 use serde_json::{Map, Value};
 use tracing::Instrument;
