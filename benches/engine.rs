@@ -12,6 +12,7 @@ fn ctx() -> ExecutionContext {
         execution_name: "bench-1".into(),
         started_ms: 0,
         secret: String::new(),
+        account: String::new(),
     }
 }
 

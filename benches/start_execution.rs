@@ -23,6 +23,7 @@ const ONE_PASS: &str = "Type: StateMachine\nSpecVersion: v1\nName: bench\nStartA
 fn json_request(params: Value) -> HttpRequest {
     HttpRequest {
         method: "POST".into(),
+        path: "/".into(),
         query: vec![],
         headers: vec![("content-type".into(), "application/json".into())],
         body: params.to_string().into_bytes(),
@@ -99,6 +100,7 @@ fn engine_only(c: &mut Criterion) {
         execution_name: "e".into(),
         started_ms: 0,
         secret: String::new(),
+        account: String::new(),
     };
     let input: serde_json::Map<String, Value> =
         serde_json::from_str("{\"key\":\"value\"}").unwrap();

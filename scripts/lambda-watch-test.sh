@@ -19,11 +19,12 @@ fail() { echo "lambda-watch-test: $1" >&2; echo "--- cargo lambda watch log" >&2
 
 .venv/bin/moto_server -H 127.0.0.1 -p "$moto_port" >"$tmp/moto.log" 2>&1 &
 moto_pid=$!
+# FNF_AUTH=none: the sample events are unsigned (signed requests: tests/sdk against serve).
 # Continuations stay in the watch process (no AWS to invoke); a short response budget makes
 # the long flow below answer Running and finish in continuations.
 export AWS_ENDPOINT_URL_DYNAMODB=http://127.0.0.1:$moto_port AWS_REGION=us-east-1 \
   AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test TABLE_NAME=fnf-watch RUST_LOG=info \
-  FNF_CONTINUATION=local FNF_RESPONSE_BUDGET_MS=100
+  FNF_CONTINUATION=local FNF_RESPONSE_BUDGET_MS=100 FNF_AUTH=none
 cargo build --bin fnf-lambda
 for _ in $(seq 1 100); do target/debug/fnf-lambda create-table "$TABLE_NAME" >/dev/null 2>&1 && break; sleep 0.2; done
 

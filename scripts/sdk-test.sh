@@ -44,7 +44,12 @@ port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1
 addr=127.0.0.1:$port
 
 mkdir "$tmp/data"
-"$bin" serve --addr "$addr" --data-dir "$tmp/data" >"$log" 2>&1 &
+# Signed requests only, with an operator key the tests know (they create accounts and keys).
+export FNF_SDK_ACCESS_KEY_ID=sdk-operator FNF_SDK_ACCESS_KEY_SECRET=sdk-operator-secret-0123456789
+# No default request rate (the suite is fast); the throttling test gives its account one.
+FNF_AUTH=signature FNF_REQUESTS_PER_SECOND=0 FNF_ADMIN_ACCESS_KEY_ID=$FNF_SDK_ACCESS_KEY_ID \
+  FNF_ADMIN_ACCESS_KEY_SECRET=$FNF_SDK_ACCESS_KEY_SECRET \
+  "$bin" serve --addr "$addr" --data-dir "$tmp/data" >"$log" 2>&1 &
 server_pid=$!
 
 # Wait (at most 20 s) until the port accepts connections, or the server exits.

@@ -52,6 +52,26 @@ pub enum FnfError {
     UnsupportedMediaType,
     #[error("The request is throttled. Please try again later.")]
     ResourceThrottled,
+    /// The caller's key may not do this, or the resource is another account's.
+    #[error("The resources doesn't belong to you. {0}")]
+    AccessDenied(String),
+    #[error("The AccessKey ID {0} is invalid.")]
+    InvalidAccessKeyId(String),
+    #[error(
+        "The difference between the request time {request} and the current time {now} is too large."
+    )]
+    RequestTimeTooSkewed { request: String, now: String },
+    #[error(
+        "The request signature we calculated does not match the signature you provided. Check your access key and signing method."
+    )]
+    SignatureNotMatch,
+    #[error("Account {0} does not exist.")]
+    AccountNotExists(String),
+    #[error("Account {0} already exists.")]
+    AccountAlreadyExists(String),
+    /// The signature nonce was seen before within the time window: a replayed request.
+    #[error("The request signature nonce has been used before: {0}.")]
+    SignatureNonceUsed(String),
     /// The cause is logged where it happens, never shown to the caller.
     #[error("An internal error has occurred. Please retry.")]
     Internal,
@@ -80,6 +100,13 @@ impl FnfError {
             FnfError::MissingRequiredParams(_) => "MissingRequiredParams",
             FnfError::UnsupportedMediaType => "UnsupportedMediaType",
             FnfError::ResourceThrottled => "ResourceThrottled",
+            FnfError::AccessDenied(_) => "AccessDenied",
+            FnfError::InvalidAccessKeyId(_) => "InvalidAccessKeyID",
+            FnfError::RequestTimeTooSkewed { .. } => "RequestTimeTooSkewed",
+            FnfError::SignatureNotMatch => "SignatureNotMatch",
+            FnfError::SignatureNonceUsed(_) => "SignatureNonceUsed",
+            FnfError::AccountNotExists(_) => "AccountNotExists",
+            FnfError::AccountAlreadyExists(_) => "AccountAlreadyExists",
             FnfError::Internal => "InternalServerError",
         }
     }
@@ -90,7 +117,13 @@ impl FnfError {
             FnfError::ExecutionNotExists { .. }
             | FnfError::FlowNotExists(_)
             | FnfError::FlowVersionNotExists { .. }
-            | FnfError::FlowAliasNotExists { .. } => 404,
+            | FnfError::FlowAliasNotExists { .. }
+            | FnfError::AccountNotExists(_) => 404,
+            FnfError::AccessDenied(_)
+            | FnfError::InvalidAccessKeyId(_)
+            | FnfError::RequestTimeTooSkewed { .. }
+            | FnfError::SignatureNotMatch
+            | FnfError::SignatureNonceUsed(_) => 403,
             FnfError::UnsupportedMediaType => 415,
             FnfError::ResourceThrottled => 429,
             FnfError::Internal => 500,

@@ -5,6 +5,7 @@
 //! DynamoDB and embedded adapters; `entry` starts the Lambda function or the local server.
 
 pub mod api;
+pub mod auth;
 pub mod clock;
 pub mod dispatch;
 pub mod engine;

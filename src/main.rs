@@ -5,7 +5,8 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-use fnf_lambda::clock::SystemClock;
+use fnf_lambda::api::auth::AuthMode;
+use fnf_lambda::clock::{Clock, SystemClock};
 use fnf_lambda::dispatch::invoke::InvokeDispatcher;
 use fnf_lambda::entry::{self, StoreChoice, cli};
 use fnf_lambda::logging;
@@ -111,17 +112,16 @@ fn local_tool(cmd: &str, args: &[String]) -> ExitCode {
 
 async fn lambda() -> Result<(), String> {
     logging::init(true);
-    if std::env::var("FNF_AUTH").is_ok_and(|a| a == "signature") {
-        // Issue #6 brings verification; until then say so loudly rather than pretend.
-        tracing::warn!(
-            "FNF_AUTH=signature: fnf signature verification is not implemented in this version; \
-             fnf-lambda does not authenticate callers (the SAM template's HTTP API requires IAM)"
-        );
+    // In Lambda every HTTP request must be signed unless FNF_AUTH=none says otherwise.
+    let gate = entry::gate_from_env(AuthMode::Signature)?;
+    if gate.mode == AuthMode::Off {
+        tracing::warn!("FNF_AUTH=none: HTTP callers are not authenticated");
     }
     let store = StoreChoice::from_env()
         .open()
         .await
         .map_err(|e| e.to_string())?;
+    entry::bootstrap_admin_key(&store, SystemClock.now_ms()).await?;
     // Lambda allows 15 minutes; each invocation's own deadline narrows this further.
     let budgets = entry::budgets_from_env(600_000);
     let service = match std::env::var("FNF_CONTINUATION").as_deref() {
@@ -138,7 +138,9 @@ async fn lambda() -> Result<(), String> {
                 .with_integrations(entry::integrations_from_env(true).await)
         }
     };
-    entry::lambda::run(service).await.map_err(|e| e.to_string())
+    entry::lambda::run(service.with_gate(gate))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 async fn serve(args: &[String]) -> Result<(), String> {
@@ -165,16 +167,36 @@ async fn serve(args: &[String]) -> Result<(), String> {
             other => return Err(format!("unknown option {other}\n\n{USAGE}")),
         }
     }
+    // On loopback, authentication is off unless FNF_AUTH=signature; anywhere else it is
+    // required: serving unauthenticated beyond this machine is refused.
+    let gate = entry::gate_from_env(if addr.ip().is_loopback() {
+        AuthMode::Off
+    } else {
+        AuthMode::Signature
+    })?;
+    if gate.mode == AuthMode::Off && !addr.ip().is_loopback() {
+        return Err(format!(
+            "refusing to serve without authentication on {addr}, which is not a loopback address: \
+             unset FNF_AUTH (or set FNF_AUTH=signature) and create keys"
+        ));
+    }
     let store = choice
         .open()
         .await
         .map_err(|e| format!("cannot open the store: {e}"))?;
+    entry::bootstrap_admin_key(&store, SystemClock.now_ms()).await?;
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;
     let local = listener.local_addr().map_err(|e| e.to_string())?;
-    if !local.ip().is_loopback() {
-        tracing::warn!("serving without authentication on a non-loopback address {local}");
+    match gate.mode {
+        AuthMode::Off => tracing::warn!(
+            "authentication is off: every caller on this machine acts as the operator \
+             (FNF_AUTH=signature turns signed requests on)"
+        ),
+        AuthMode::Signature => {
+            tracing::info!("requests must be signed with an access key (signature V1 or V3)")
+        }
     }
     match &choice {
         StoreChoice::Embedded { dir } => tracing::info!(
@@ -186,7 +208,8 @@ async fn serve(args: &[String]) -> Result<(), String> {
         }
     }
     let integrations = entry::integrations_from_env(false).await;
-    let service = entry::local_service(store, entry::budgets_from_env(60_000), integrations);
+    let service =
+        entry::local_service(store, entry::budgets_from_env(60_000), integrations).with_gate(gate);
     entry::serve::run(service, listener)
         .await
         .map_err(|e| e.to_string())

@@ -16,6 +16,7 @@ async fn seeded() -> (Service, Option<tempfile::TempDir>) {
 fn http(content_type: Option<&str>, query: &[(&str, &str)], body: &[u8]) -> HttpRequest {
     HttpRequest {
         method: "POST".into(),
+        path: "/".into(),
         query: query
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))

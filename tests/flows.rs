@@ -348,6 +348,7 @@ fn exercise(definition: &str) {
                 execution_name: "e".into(),
                 started_ms: i64::MAX - 5,
                 secret: String::new(),
+                account: String::new(),
             };
             let mut input = Map::new();
             input.insert("a".into(), serde_json::json!([{"x": 1}]));

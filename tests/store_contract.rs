@@ -1,6 +1,8 @@
 //! The store contract: one suite, run against the embedded store and DynamoDB (moto).
 //! Every case is an async fn over `&dyn Store`; the macro at the bottom runs each on both.
 
+#[path = "store_contract/accounts.rs"]
+mod accounts;
 mod common;
 #[path = "store_contract/running.rs"]
 mod running;
@@ -9,6 +11,11 @@ mod tokens;
 #[path = "store_contract/versions.rs"]
 mod versions;
 
+use accounts::{
+    access_key_debug_hides_the_secret, accounts_create_once_replace_and_list,
+    concurrent_nonce_uses_one_wins, keys_create_once_replace_and_delete,
+    keys_list_per_account_in_pages_without_secrets, nonces_refuse_replays_until_they_expire,
+};
 use running::{
     due_index_follows_running_executions, history_is_idempotent_ordered_and_paged,
     history_pages_past_a_megabyte,
@@ -404,6 +411,12 @@ contract!(
     tokens_complete_once,
     concurrent_completes_one_wins,
     callback_token_round_trips,
+    accounts_create_once_replace_and_list,
+    keys_create_once_replace_and_delete,
+    keys_list_per_account_in_pages_without_secrets,
+    nonces_refuse_replays_until_they_expire,
+    concurrent_nonce_uses_one_wins,
+    access_key_debug_hides_the_secret,
 );
 
 #[tokio::test]

@@ -104,6 +104,13 @@ fn from_v1(req: ApiGatewayProxyRequest) -> Result<HttpRequest, FnfError> {
         .collect();
     Ok(HttpRequest {
         method: req.http_method.to_string(),
+        // The client's path, stage included, is in the request context.
+        path: req
+            .request_context
+            .path
+            .clone()
+            .or(req.path.clone())
+            .unwrap_or_default(),
         query,
         headers: headers(&req.headers),
         body: body(req.body, req.is_base64_encoded)?,
@@ -124,6 +131,7 @@ fn from_v2(req: ApiGatewayV2httpRequest) -> Result<HttpRequest, FnfError> {
     };
     Ok(HttpRequest {
         method: req.request_context.http.method.to_string(),
+        path: req.raw_path.clone().unwrap_or_default(),
         query,
         headers: headers(&req.headers),
         body: body(req.body, req.is_base64_encoded)?,

@@ -1,5 +1,6 @@
 //! The API adapter: events and HTTP requests in, fnf requests to the service, answers out.
 
+pub mod auth;
 pub mod event;
 pub mod request;
 pub mod signature;
@@ -67,8 +68,12 @@ async fn continuation(
 
 /// Handles one HTTP request (from an event or from `serve`).
 pub async fn handle_http(service: &Service, req: &HttpRequest, request_id: &str) -> Answer {
-    match request::decode_http(req) {
-        Ok(fnf) => call(service, fnf, request_id).await,
+    let fnf = match request::decode_http(req) {
+        Ok(fnf) => fnf,
+        Err(err) => return error_answer(&err, request_id),
+    };
+    match auth::admit(service, req, &fnf).await {
+        Ok(service) => call(&service, fnf, request_id).await,
         Err(err) => error_answer(&err, request_id),
     }
 }

@@ -19,6 +19,9 @@ const MAX_PARAMS: usize = 64;
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct HttpRequest {
     pub method: String,
+    /// The raw (percent-encoded) path as the client sent it, stage included (V3 signatures
+    /// cover it); empty when unknown, which counts as `/`.
+    pub path: String,
     /// Decoded query parameters in their order.
     pub query: Vec<(String, String)>,
     /// Header names lower-cased.

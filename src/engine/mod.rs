@@ -79,6 +79,9 @@ pub struct ExecutionContext {
     /// Random per execution, kept with its checkpoint and never shown: task tokens are derived
     /// from it, so they are stable on replay yet cannot be guessed from names.
     pub secret: String,
+    /// The account the execution belongs to, empty for the default one: in idempotency keys,
+    /// so that two accounts' calls never share a key.
+    pub account: String,
 }
 
 #[derive(Debug, Clone, PartialEq)]

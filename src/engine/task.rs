@@ -57,8 +57,16 @@ impl Rt<'_> {
         debug_assert_eq!(id, format!("task-{scheduled}"));
         let request = TaskRequest {
             idempotency_key: format!(
-                "{}/{}/step-{}/{}",
-                self.ctx.flow_name, self.ctx.execution_name, entry.step, entry.attempt
+                "{}{}/{}/step-{}/{}",
+                if self.ctx.account.is_empty() {
+                    String::new()
+                } else {
+                    format!("{}/", self.ctx.account)
+                },
+                self.ctx.flow_name,
+                self.ctx.execution_name,
+                entry.step,
+                entry.attempt
             ),
             task_token: token,
             id: id.clone(),

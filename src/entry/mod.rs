@@ -1,12 +1,14 @@
 //! Entry points: the Lambda function and the local HTTP server. Both build a [`Service`] and
 //! hand every request to the same API adapter.
 
+mod access;
 pub mod cli;
 mod integrations;
 pub mod lambda;
 pub mod serve;
 pub mod worker;
 
+pub use access::{DEFAULT_REQUESTS_PER_SECOND, bootstrap_admin_key, gate_from_env};
 pub use integrations::{
     FUNCTION_TASKS_ENV, HTTP_MAX_RESPONSE_ENV, HTTP_TIMEOUT_ENV, integrations_from_env,
 };

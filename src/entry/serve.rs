@@ -55,6 +55,7 @@ async fn handle(
         Ok(collected) => {
             let http = HttpRequest {
                 method: parts.method.to_string(),
+                path: parts.uri.path().to_owned(),
                 query: parts
                     .uri
                     .query()

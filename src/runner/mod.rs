@@ -57,6 +57,7 @@ pub fn run_definition(
         execution_name: options.execution_name.clone(),
         started_ms: options.start_ms,
         secret: "local-run".into(),
+        account: String::new(),
     };
     let mut driver = Driver::new(&model, ctx, input);
     let mut now = options.start_ms;

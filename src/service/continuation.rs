@@ -5,6 +5,7 @@
 use super::Service;
 use crate::dispatch::{Continuation, SHORT_WAIT_MS};
 use crate::error::FnfError;
+use crate::store::scoped::{DEFAULT_ACCOUNT, split_flow_name};
 use crate::store::{ExecutionRecord, StoreError};
 
 /// Most executions one sweep re-dispatches; the next sweep takes the rest.
@@ -21,12 +22,23 @@ pub enum Continued {
 }
 
 impl Service {
-    /// Handles a continuation: fenced on its version, so duplicates do nothing.
+    /// Handles a continuation: fenced on its version, so duplicates do nothing. Continuations
+    /// name flows as stored (`<account>:<flow>`); another account's execution runs under
+    /// that account's view, so its tasks start children in its own account.
     pub async fn continue_execution(
         &self,
         c: &Continuation,
         owner: &str,
     ) -> Result<Continued, FnfError> {
+        let (account, flow) = split_flow_name(&c.flow);
+        if self.account == DEFAULT_ACCOUNT && account != DEFAULT_ACCOUNT {
+            let scoped = self.for_account(account);
+            let c = Continuation {
+                flow: flow.to_owned(),
+                ..c.clone()
+            };
+            return Box::pin(scoped.continue_execution(&c, owner)).await;
+        }
         let Some(exec) = self.store.get_execution(&c.flow, &c.name).await? else {
             return Ok(Continued::Skipped);
         };
@@ -87,10 +99,7 @@ impl Service {
     /// Re-dispatches every running execution due by now (a wait ended, a lease expired, a
     /// dispatch was lost). Answers how many it dispatched.
     pub async fn sweep(&self) -> Result<usize, FnfError> {
-        let due = self
-            .store
-            .list_due(self.clock.now_ms(), SWEEP_LIMIT)
-            .await?;
+        let due = self.root.list_due(self.clock.now_ms(), SWEEP_LIMIT).await?;
         let mut sent = 0;
         for d in due {
             let c = Continuation {

@@ -1,6 +1,8 @@
 //! The use cases: one file per fnf action. The service knows the store only by its trait and
 //! time only through the injected clock.
 
+mod access_keys;
+mod accounts;
 mod callbacks;
 mod calls;
 pub mod continuation;
@@ -34,10 +36,13 @@ use std::sync::Arc;
 use serde_json::{Map, Value};
 
 use crate::api::FnfRequest;
+use crate::api::auth::Gate;
+use crate::auth::caller::Caller;
 use crate::clock::Clock;
 use crate::dispatch::{Dispatcher, NoDispatch};
 use crate::error::FnfError;
 use crate::store::Store;
+use crate::store::scoped::{DEFAULT_ACCOUNT, ScopedStore};
 use crate::tasks::Integration;
 
 pub use callbacks::{CHILD_STOPPED, CHILD_TIMED_OUT};
@@ -76,7 +81,16 @@ pub struct Integrations {
 /// Everything an action needs: the store, the clock, and how to hand work over.
 #[derive(Clone)]
 pub struct Service {
+    /// The whole store: the sweep and account switches work on it.
+    root: Arc<dyn Store>,
+    /// The store as this service's account sees it.
     store: Arc<dyn Store>,
+    /// The account whose flows this service sees ([`Service::for_account`]).
+    account: String,
+    /// Who the current request comes from (the operator outside requests).
+    caller: Arc<Caller>,
+    /// How requests are let in (the API layer consults it).
+    gate: Gate,
     clock: Arc<dyn Clock>,
     dispatcher: Arc<dyn Dispatcher>,
     budgets: Budgets,
@@ -94,7 +108,13 @@ impl Service {
     /// A service that runs every execution to its end inside the call that starts it.
     pub fn new(store: Arc<dyn Store>, clock: Arc<dyn Clock>) -> Service {
         Service {
-            store,
+            // Even the default account sees the store through its view: other accounts' flows
+            // and tokens stay out of its listings and lookups.
+            store: Arc::new(ScopedStore::new(store.clone(), DEFAULT_ACCOUNT)),
+            root: store,
+            account: DEFAULT_ACCOUNT.to_owned(),
+            caller: Arc::new(Caller::operator()),
+            gate: Gate::open(),
             clock,
             dispatcher: Arc::new(NoDispatch),
             budgets: Budgets::UNBOUNDED,
@@ -102,6 +122,56 @@ impl Service {
             integrations: Integrations::default(),
             depth: 0,
         }
+    }
+
+    /// This service as `account` sees it: its flows, executions and tokens only.
+    pub fn for_account(&self, account: &str) -> Service {
+        let mut scoped = self.clone();
+        scoped.account = account.to_owned();
+        if scoped.caller.account != account {
+            // Acting for an account without a request (continuations, tests): its operator.
+            scoped.caller = Arc::new(Caller {
+                account: account.to_owned(),
+                ..Caller::operator()
+            });
+        }
+        scoped.store = Arc::new(ScopedStore::new(self.root.clone(), account));
+        scoped
+    }
+
+    /// The account this service acts for.
+    pub fn account(&self) -> &str {
+        &self.account
+    }
+
+    /// This service acting for `caller`, in its account.
+    pub fn for_caller(&self, caller: Caller) -> Service {
+        let mut scoped = self.for_account(&caller.account);
+        scoped.caller = Arc::new(caller);
+        scoped
+    }
+
+    pub fn caller(&self) -> &Caller {
+        &self.caller
+    }
+
+    /// Requests are let in by `gate`.
+    pub fn with_gate(mut self, gate: Gate) -> Service {
+        self.gate = gate;
+        self
+    }
+
+    pub fn gate(&self) -> &Gate {
+        &self.gate
+    }
+
+    /// The whole store, whatever this service's account (keys, accounts, nonces).
+    pub fn store_root(&self) -> &Arc<dyn Store> {
+        &self.root
+    }
+
+    pub fn now_ms(&self) -> i64 {
+        self.clock.now_ms()
     }
 
     /// Tasks call these outside services.
@@ -165,6 +235,14 @@ impl Service {
             "StopExecution" => stop_execution::handle(self, p).await,
             "ReportTaskSucceeded" => report_task::succeeded(self, p).await,
             "ReportTaskFailed" => report_task::failed(self, p).await,
+            "CreateAccount" => accounts::create(self, p).await,
+            "DescribeAccount" => accounts::describe(self, p).await,
+            "UpdateAccount" => accounts::update(self, p).await,
+            "ListAccounts" => accounts::list(self, p).await,
+            "CreateAccessKey" => access_keys::create(self, p).await,
+            "ListAccessKeys" => access_keys::list(self, p).await,
+            "UpdateAccessKey" => access_keys::update(self, p).await,
+            "DeleteAccessKey" => access_keys::delete(self, p).await,
             other => Err(FnfError::ActionNotSupported(truncate(other, 64))),
         }
     }

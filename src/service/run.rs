@@ -52,6 +52,10 @@ impl Service {
             execution_name: exec.name.clone(),
             started_ms: exec.started_ms,
             secret: uuid::Uuid::new_v4().simple().to_string(),
+            account: match self.account.as_str() {
+                crate::store::scoped::DEFAULT_ACCOUNT => String::new(),
+                other => other.to_owned(),
+            },
         };
         let driver = match exec.checkpoint.as_deref() {
             None => {

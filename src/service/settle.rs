@@ -11,6 +11,7 @@ use crate::dispatch::Continuation;
 use crate::engine::{HistoryEvent, Outcome};
 use crate::error::FnfError;
 use crate::runner::DriverState;
+use crate::store::scoped::stored_flow_name;
 use crate::store::{ExecutionRecord, ExecutionStatus, HistoryRecord, StoreError};
 
 /// The error of an execution that ran past the execution timeout.
@@ -164,7 +165,7 @@ impl Service {
     /// Asks for a continuation of `exec` at its current version.
     pub(super) async fn send_continuation(&self, exec: &ExecutionRecord, due_ms: Option<i64>) {
         let next = Continuation {
-            flow: exec.flow.clone(),
+            flow: stored_flow_name(&self.account, &exec.flow),
             name: exec.name.clone(),
             version: exec.version,
         };

@@ -2,6 +2,7 @@
 //! so "check, then write" inside one transaction gives the same conditional-write guarantees
 //! as DynamoDB. Data survives restarts (`FNF_DATA_DIR`).
 
+mod accounts;
 mod tokens;
 mod versions;
 
@@ -101,6 +102,7 @@ impl EmbeddedStore {
         txn.open_table(DUE).map_err(backend)?;
         versions::create_tables(&txn)?;
         tokens::create_table(&txn)?;
+        accounts::create_tables(&txn)?;
         txn.commit().map_err(backend)?;
         Ok(EmbeddedStore { db: Arc::new(db) })
     }
@@ -393,10 +395,12 @@ impl Store for EmbeddedStore {
             for entry in t.range(..end.as_str()).map_err(backend)? {
                 let (k, v) = entry.map_err(backend)?;
                 let key = k.value();
-                let mut parts = key.splitn(3, '/');
-                let (Some(due), Some(flow), Some(name)) =
-                    (parts.next(), parts.next(), parts.next())
-                else {
+                // "<due>/<flow>/<name>": a stored flow name may hold a '/' (its account);
+                // an execution name never does.
+                let parsed = key
+                    .split_once('/')
+                    .and_then(|(due, rest)| Some((due, rest.rsplit_once('/')?)));
+                let Some((due, (flow, name))) = parsed else {
                     return Err(StoreError::Corrupt(format!("due key {key:?}")));
                 };
                 found.push(DueExecution {

@@ -2,9 +2,13 @@
 //! Two adapters implement it: [`dynamo::DynamoStore`] (AWS) and [`embedded::EmbeddedStore`]
 //! (local, on disk). Both must pass the same contract tests (`tests/store_contract.rs`).
 
+mod accounts;
 pub mod dynamo;
 pub mod embedded;
 mod records;
+pub mod scoped;
+
+pub use accounts::{AccessKeyRecord, AccountRecord, AccountStore};
 
 pub use records::{
     AliasRecord, DueExecution, ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord, Route,
@@ -78,7 +82,7 @@ pub enum Claim {
 }
 
 #[async_trait]
-pub trait Store: Send + Sync {
+pub trait Store: AccountStore + Send + Sync {
     /// Creates a flow; `ConditionFailed` if one with that name exists.
     async fn create_flow(&self, flow: &FlowRecord) -> Result<(), StoreError>;
     /// Replaces a flow whose stored revision is `expected_revision`; `ConditionFailed` if the

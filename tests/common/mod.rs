@@ -115,6 +115,7 @@ pub async fn call(svc: &Service, params: &[(&str, &str)]) -> (u16, Value) {
     }
     let req = HttpRequest {
         method: "POST".into(),
+        path: "/".into(),
         query: vec![],
         headers: vec![("content-type".into(), "application/json".into())],
         body: Value::Object(body).to_string().into_bytes(),
@@ -385,6 +386,79 @@ impl Store for Counting {
         ms: i64,
     ) -> Result<(), fnf_lambda::store::StoreError> {
         self.inner.complete_token(t, r, ms).await
+    }
+}
+
+#[async_trait::async_trait]
+impl fnf_lambda::store::AccountStore for Counting {
+    async fn create_account(
+        &self,
+        a: &fnf_lambda::store::AccountRecord,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.create_account(a).await
+    }
+    async fn get_account(
+        &self,
+        id: &str,
+    ) -> Result<Option<fnf_lambda::store::AccountRecord>, fnf_lambda::store::StoreError> {
+        self.inner.get_account(id).await
+    }
+    async fn replace_account(
+        &self,
+        a: &fnf_lambda::store::AccountRecord,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.replace_account(a).await
+    }
+    async fn list_accounts(
+        &self,
+        l: usize,
+        a: Option<&str>,
+    ) -> Result<
+        fnf_lambda::store::Page<fnf_lambda::store::AccountRecord>,
+        fnf_lambda::store::StoreError,
+    > {
+        self.inner.list_accounts(l, a).await
+    }
+    async fn create_key(
+        &self,
+        k: &fnf_lambda::store::AccessKeyRecord,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.create_key(k).await
+    }
+    async fn get_key(
+        &self,
+        id: &str,
+    ) -> Result<Option<fnf_lambda::store::AccessKeyRecord>, fnf_lambda::store::StoreError> {
+        self.inner.get_key(id).await
+    }
+    async fn replace_key(
+        &self,
+        k: &fnf_lambda::store::AccessKeyRecord,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.replace_key(k).await
+    }
+    async fn delete_key(&self, id: &str) -> Result<bool, fnf_lambda::store::StoreError> {
+        self.inner.delete_key(id).await
+    }
+    async fn list_keys(
+        &self,
+        account: &str,
+        l: usize,
+        a: Option<&str>,
+    ) -> Result<
+        fnf_lambda::store::Page<fnf_lambda::store::AccessKeyRecord>,
+        fnf_lambda::store::StoreError,
+    > {
+        self.inner.list_keys(account, l, a).await
+    }
+    async fn use_nonce(
+        &self,
+        key_id: &str,
+        nonce: &str,
+        now: i64,
+        expires: i64,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.use_nonce(key_id, nonce, now, expires).await
     }
 }
 

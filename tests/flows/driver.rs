@@ -29,6 +29,7 @@ pub fn ctx(start_ms: i64) -> ExecutionContext {
         execution_name: "exec-1".into(),
         started_ms: start_ms,
         secret: "test-secret".into(),
+        account: String::new(),
     }
 }
 

@@ -120,10 +120,16 @@ def cloudflow_definition(flow_name):
     return CLOUDFLOW_DEFINITION.format(name=flow_name)
 
 
-def make_client():
+# The operator's key the server was started with (scripts/sdk-test.sh); any key works against a
+# server without authentication.
+ACCESS_KEY_ID = os.environ.get("FNF_SDK_ACCESS_KEY_ID", "testid")
+ACCESS_KEY_SECRET = os.environ.get("FNF_SDK_ACCESS_KEY_SECRET", "testsecret")
+
+
+def make_client(access_key_id=None, access_key_secret=None):
     config = open_api_models.Config(
-        access_key_id="testid",
-        access_key_secret="testsecret",
+        access_key_id=access_key_id or ACCESS_KEY_ID,
+        access_key_secret=access_key_secret or ACCESS_KEY_SECRET,
         endpoint=ENDPOINT,
         protocol="http",
         region_id="cn-hangzhou",

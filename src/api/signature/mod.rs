@@ -65,11 +65,11 @@ pub struct SignedRequest<'a> {
 }
 
 impl<'a> SignedRequest<'a> {
-    /// The request as `api::request` holds it, plus its raw path (which `HttpRequest` lacks).
-    pub fn from_http(req: &'a HttpRequest, path: &'a str) -> SignedRequest<'a> {
+    /// The request as `api::request` holds it.
+    pub fn from_http(req: &'a HttpRequest) -> SignedRequest<'a> {
         SignedRequest {
             method: &req.method,
-            path,
+            path: &req.path,
             query: &req.query,
             headers: &req.headers,
             body: &req.body,

@@ -1,5 +1,6 @@
 //! The DynamoDB store: one table, conditional writes for exactly-once naming and fencing.
 
+mod accounts;
 mod item;
 mod schema;
 mod tokens;

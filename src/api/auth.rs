@@ -1,0 +1,217 @@
+//! Letting a request in: who signed it (signature V1 or V3, with the secret of the access key
+//! it names, a nonce used once, a time within 15 minutes), whether that key's policy allows
+//! the action on the flow it is about, and whether the account is within its request rate.
+//! The request then runs on the service as its account sees it (`Service::for_caller`).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use super::request::{FnfRequest, HttpRequest};
+use super::signature::{self, SignatureError, SignedRequest};
+use crate::auth::caller::Caller;
+use crate::auth::policy::Policy;
+use crate::auth::throttle::RateLimiter;
+use crate::error::FnfError;
+use crate::service::Service;
+use crate::store::{AccountRecord, StoreError};
+use crate::time::format_rfc3339;
+
+/// How callers are authenticated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AuthMode {
+    /// Every caller is the operator (local development on loopback).
+    Off,
+    /// Every request must be signed with a known, enabled access key.
+    Signature,
+}
+
+impl AuthMode {
+    /// `FNF_AUTH`: `signature` or `none`; `default` when unset.
+    pub fn from_env(default: AuthMode) -> Result<AuthMode, String> {
+        match std::env::var("FNF_AUTH").ok().as_deref().map(str::trim) {
+            None | Some("") => Ok(default),
+            Some("signature") => Ok(AuthMode::Signature),
+            Some("none" | "off") => Ok(AuthMode::Off),
+            Some(other) => Err(format!(
+                "FNF_AUTH={other:?}: expected \"signature\" or \"none\""
+            )),
+        }
+    }
+}
+
+/// Account id -> (its record, when it was read).
+type AccountCache = HashMap<String, (Option<AccountRecord>, i64)>;
+
+/// How long an account's limits are remembered before they are read again.
+const ACCOUNT_CACHE_MS: i64 = 30_000;
+
+/// The gate every API request passes: the mode, the per-account request-rate limiter and the
+/// deployment's default limits. Shared by all requests of a process.
+#[derive(Clone)]
+pub struct Gate {
+    pub mode: AuthMode,
+    /// Requests per second an account may make unless its record says otherwise (0: no limit).
+    pub default_requests_per_second: u32,
+    limiter: Arc<RateLimiter>,
+    accounts: Arc<Mutex<AccountCache>>,
+}
+
+impl Gate {
+    pub fn new(mode: AuthMode, default_requests_per_second: u32) -> Gate {
+        Gate {
+            mode,
+            default_requests_per_second,
+            limiter: Arc::new(RateLimiter::default()),
+            accounts: Arc::default(),
+        }
+    }
+
+    /// No authentication, no rate limit: what `Service::new` starts with.
+    pub fn open() -> Gate {
+        Gate::new(AuthMode::Off, 0)
+    }
+}
+
+/// Authenticates, authorizes and throttles `req`; answers the service to run it on, as the
+/// caller's account sees it.
+pub async fn admit(
+    service: &Service,
+    http: &HttpRequest,
+    req: &FnfRequest,
+) -> Result<Service, FnfError> {
+    let gate = service.gate().clone();
+    let caller = match gate.mode {
+        // Whoever calls acts as the service's own caller (the operator, unless the service
+        // was made for another account).
+        AuthMode::Off => service.caller().clone(),
+        AuthMode::Signature => authenticate(service, http).await?,
+    };
+    authorize(&caller, req)?;
+    throttle(service, &gate, &caller).await?;
+    Ok(match gate.mode {
+        AuthMode::Off => service.clone(),
+        AuthMode::Signature => service.for_caller(caller),
+    })
+}
+
+async fn authenticate(service: &Service, http: &HttpRequest) -> Result<Caller, FnfError> {
+    let signed = SignedRequest::from_http(http);
+    let claim = match signature::claim(&signed) {
+        Ok(Some(claim)) => claim,
+        Ok(None) => {
+            return Err(FnfError::AccessDenied(
+                "The request is not signed: sign it with an AccessKey (signature V1 or V3).".into(),
+            ));
+        }
+        Err(e) => return Err(signature_error(e)),
+    };
+    let key_id = claim.access_key_id();
+    let shown: String = key_id.chars().take(64).collect();
+    let key = service.store_root().get_key(key_id).await?;
+    let Some(key) = key.filter(|k| !k.disabled) else {
+        return Err(FnfError::InvalidAccessKeyId(shown));
+    };
+    let now = service.now_ms();
+    signature::verify(&signed, &claim, &key.secret, now).map_err(signature_error)?;
+    // After the signature holds, so that nobody can burn another key's nonces. A nonce is
+    // remembered as long as a request carrying it could still be accepted.
+    let expires = claim.timestamp_ms().max(now) + signature::MAX_SKEW_MS as i64;
+    match service
+        .store_root()
+        .use_nonce(&key.id, claim.nonce(), now, expires)
+        .await
+    {
+        Ok(()) => {}
+        Err(StoreError::ConditionFailed) => {
+            let nonce: String = claim.nonce().chars().take(64).collect();
+            return Err(FnfError::SignatureNonceUsed(nonce));
+        }
+        Err(e) => return Err(e.into()),
+    }
+    let policy = Policy::parse(&key.policy).map_err(|e| {
+        tracing::error!(key = %key.id, error = %e, "a stored key policy does not parse");
+        FnfError::AccessDenied("The key's policy cannot be read.".into())
+    })?;
+    Ok(Caller {
+        account: key.account,
+        key_id: Some(key.id),
+        policy: Arc::new(policy),
+    })
+}
+
+fn signature_error(e: SignatureError) -> FnfError {
+    match e {
+        SignatureError::SignatureNotMatch => FnfError::SignatureNotMatch,
+        SignatureError::RequestTimeTooSkewed { request_ms, now_ms } => {
+            FnfError::RequestTimeTooSkewed {
+                request: format_rfc3339(request_ms),
+                now: format_rfc3339(now_ms),
+            }
+        }
+        SignatureError::MissingRequiredHeader(h) => FnfError::MissingRequiredHeader(h),
+        SignatureError::Malformed(why) => FnfError::InvalidArgument(why),
+    }
+}
+
+/// The flow a call is about, for the policy's resources: `FlowName`, or `Name` for the flow
+/// actions that name the flow so.
+fn flow_of(req: &FnfRequest) -> Option<&str> {
+    if let Some(flow) = req.params.optional("FlowName") {
+        return Some(flow);
+    }
+    match req.action.as_str() {
+        "CreateFlow" | "UpdateFlow" | "DescribeFlow" | "DeleteFlow" => req.params.optional("Name"),
+        _ => None,
+    }
+}
+
+fn authorize(caller: &Caller, req: &FnfRequest) -> Result<(), FnfError> {
+    let flow = flow_of(req);
+    if caller.policy.allows(&req.action, flow, &caller.account) {
+        return Ok(());
+    }
+    let action: String = req.action.chars().take(64).collect();
+    Err(FnfError::AccessDenied(match flow {
+        Some(flow) => format!(
+            "The key's policy does not allow fnf:{action} on flow {}.",
+            flow.chars().take(128).collect::<String>()
+        ),
+        None => format!("The key's policy does not allow fnf:{action}."),
+    }))
+}
+
+async fn throttle(service: &Service, gate: &Gate, caller: &Caller) -> Result<(), FnfError> {
+    let now = service.now_ms();
+    let rate = match account_limits(service, gate, &caller.account, now).await? {
+        Some(AccountRecord {
+            requests_per_second: Some(rate),
+            ..
+        }) => rate,
+        _ => gate.default_requests_per_second,
+    };
+    gate.limiter
+        .check(&caller.account, rate, now)
+        .map_err(|_| FnfError::ResourceThrottled)
+}
+
+/// The account's record, read at most every `ACCOUNT_CACHE_MS` per process.
+async fn account_limits(
+    service: &Service,
+    gate: &Gate,
+    account: &str,
+    now: i64,
+) -> Result<Option<AccountRecord>, FnfError> {
+    if let Some((record, read_at)) = gate.accounts.lock().unwrap().get(account)
+        && now - read_at < ACCOUNT_CACHE_MS
+        && now >= *read_at
+    {
+        return Ok(record.clone());
+    }
+    let record = service.store_root().get_account(account).await?;
+    let mut cache = gate.accounts.lock().unwrap();
+    if cache.len() > 10_000 {
+        cache.clear();
+    }
+    cache.insert(account.to_owned(), (record.clone(), now));
+    Ok(record)
+}

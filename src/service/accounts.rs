@@ -1,0 +1,180 @@
+//! Accounts (our actions, in the API's style): CreateAccount, DescribeAccount, UpdateAccount,
+//! ListAccounts. Only the operator (the default account) manages accounts; an account may
+//! describe itself. An account's flows are invisible to every other account.
+
+use serde_json::Value;
+
+use super::Service;
+use super::params;
+use super::views::{self, Fields};
+use crate::api::Params;
+use crate::error::FnfError;
+use crate::store::scoped::DEFAULT_ACCOUNT;
+use crate::store::{AccountRecord, StoreError};
+use crate::time::format_rfc3339;
+
+const DEFAULT_LIMIT: usize = 60;
+const MAX_LIMIT: usize = 100;
+const MAX_DESCRIPTION_BYTES: usize = 1024;
+const MAX_ACCOUNT_CHARS: usize = 64;
+
+pub async fn create(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
+    operator_only(svc, "CreateAccount")?;
+    let id = p.required("AccountId")?;
+    check_account_id(id)?;
+    if id == DEFAULT_ACCOUNT {
+        return Err(FnfError::AccountAlreadyExists(id.to_owned()));
+    }
+    let mut account = AccountRecord {
+        id: id.to_owned(),
+        description: String::new(),
+        created_ms: svc.clock.now_ms(),
+        requests_per_second: None,
+        max_running_executions: None,
+    };
+    apply(&mut account, p)?;
+    match svc.store_root().create_account(&account).await {
+        Ok(()) => Ok(view(&account)),
+        Err(StoreError::ConditionFailed) => Err(FnfError::AccountAlreadyExists(id.to_owned())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn describe(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
+    let id = account_param(svc, p)?;
+    Ok(view(&existing(svc, &id).await?))
+}
+
+pub async fn update(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
+    operator_only(svc, "UpdateAccount")?;
+    let id = p.required("AccountId")?;
+    let mut account = existing(svc, id).await?;
+    apply(&mut account, p)?;
+    match svc.store_root().replace_account(&account).await {
+        Ok(()) => Ok(view(&account)),
+        Err(StoreError::ConditionFailed) => Err(FnfError::AccountNotExists(id.to_owned())),
+        Err(e) => Err(e.into()),
+    }
+}
+
+pub async fn list(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
+    operator_only(svc, "ListAccounts")?;
+    let limit = params::limit(p, DEFAULT_LIMIT, MAX_LIMIT)?;
+    let after = params::next_token(p)?;
+    let page = svc
+        .store_root()
+        .list_accounts(limit, after.as_deref())
+        .await?;
+    Ok(views::page("Accounts", &page, view))
+}
+
+/// `AccountId` (default: the caller's own); only the operator may name another account.
+pub(super) fn account_param(svc: &Service, p: &Params) -> Result<String, FnfError> {
+    let caller = svc.caller();
+    let id = p.optional("AccountId").unwrap_or(&caller.account);
+    check_account_id(id)?;
+    if id != caller.account && !caller.is_operator() {
+        return Err(FnfError::AccessDenied(
+            "Only the operator's keys manage other accounts.".into(),
+        ));
+    }
+    Ok(id.to_owned())
+}
+
+/// The default account always exists; others must have been created.
+pub(super) async fn check_account_exists(svc: &Service, id: &str) -> Result<(), FnfError> {
+    if id == DEFAULT_ACCOUNT {
+        return Ok(());
+    }
+    existing(svc, id).await.map(|_| ())
+}
+
+async fn existing(svc: &Service, id: &str) -> Result<AccountRecord, FnfError> {
+    if id == DEFAULT_ACCOUNT {
+        return Ok(AccountRecord {
+            id: id.to_owned(),
+            description: "the operator's account".into(),
+            created_ms: 0,
+            requests_per_second: None,
+            max_running_executions: None,
+        });
+    }
+    svc.store_root()
+        .get_account(id)
+        .await?
+        .ok_or_else(|| FnfError::AccountNotExists(id.to_owned()))
+}
+
+fn operator_only(svc: &Service, action: &str) -> Result<(), FnfError> {
+    if svc.caller().is_operator() {
+        Ok(())
+    } else {
+        Err(FnfError::AccessDenied(format!(
+            "{action} is for the operator's keys only."
+        )))
+    }
+}
+
+/// Account ids: 1-64 of lower-case letters, digits and `-`, starting with a letter or digit
+/// (they prefix stored flow names, so `:` and the like are out).
+fn check_account_id(id: &str) -> Result<(), FnfError> {
+    let ok = !id.is_empty()
+        && id.len() <= MAX_ACCOUNT_CHARS
+        && id.starts_with(|c: char| c.is_ascii_lowercase() || c.is_ascii_digit())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if ok {
+        Ok(())
+    } else {
+        Err(FnfError::invalid(
+            "AccountId",
+            format!(
+                "{id:.64?} is not valid: 1 to {MAX_ACCOUNT_CHARS} of a-z, 0-9 and '-', starting with a letter or digit"
+            ),
+        ))
+    }
+}
+
+fn apply(account: &mut AccountRecord, p: &Params) -> Result<(), FnfError> {
+    if let Some(d) = params::text(p, "Description", MAX_DESCRIPTION_BYTES)? {
+        account.description = d.to_owned();
+    }
+    if let Some(n) = limit_param(p, "RequestsPerSecond")? {
+        account.requests_per_second = Some(n);
+    }
+    if let Some(n) = limit_param(p, "MaxRunningExecutions")? {
+        account.max_running_executions = Some(n);
+    }
+    Ok(())
+}
+
+fn limit_param(p: &Params, name: &str) -> Result<Option<u32>, FnfError> {
+    let Some(raw) = p.optional(name) else {
+        return Ok(None);
+    };
+    match raw.parse::<u32>() {
+        Ok(n) if n <= 1_000_000 => Ok(Some(n)),
+        _ => Err(FnfError::invalid(
+            name,
+            format!("must be an integer from 0 (no limit) to 1000000, got {raw:.32?}"),
+        )),
+    }
+}
+
+fn view(a: &AccountRecord) -> Fields {
+    let mut f = Fields::new();
+    f.insert("AccountId".into(), Value::String(a.id.clone()));
+    f.insert("Description".into(), Value::String(a.description.clone()));
+    f.insert(
+        "CreatedTime".into(),
+        Value::String(format_rfc3339(a.created_ms)),
+    );
+    if let Some(n) = a.requests_per_second {
+        f.insert("RequestsPerSecond".into(), Value::from(n));
+    }
+    if let Some(n) = a.max_running_executions {
+        f.insert("MaxRunningExecutions".into(), Value::from(n));
+    }
+    f
+}

@@ -1,0 +1,178 @@
+//! Accounts keep tenants apart: each sees only its own flows, executions, history, versions
+//! and task tokens, may reuse another's names, and its long executions carry on in
+//! continuations within its account. On both stores.
+
+#[macro_use]
+mod common;
+
+use std::sync::Arc;
+
+use common::{Backend, ManualClock, Recorder, call, create_flow, ok};
+use fnf_lambda::service::{Budgets, Service};
+use serde_json::Value;
+
+const T0: i64 = 1_800_000_000_000;
+const BUDGETS: Budgets = Budgets {
+    response_ms: 5_000,
+    invocation_ms: 5_000,
+    lease_margin_ms: 1_000,
+};
+
+/// Waits a minute, then starts a child flow of the same account and waits for it.
+const PARENT: &str = "\
+Type: StateMachine
+SpecVersion: v1
+Name: parent
+StartAt: hold
+States:
+  - Type: Wait
+    Name: hold
+    Seconds: 60
+    Next: child
+  - Type: Task
+    Name: child
+    Action: FNF:StartExecution
+    TaskMode: WaitForSystemCallback
+    Parameters:
+      FlowName: child
+    End: true
+";
+
+fn child(tag: &str) -> String {
+    format!(
+        "Type: StateMachine\nSpecVersion: v1\nName: child\nStartAt: s\nStates:\n  - Type: Pass\n    \
+         Name: s\n    InputConstructor:\n      owner: {tag}\n    End: true\n"
+    )
+}
+
+fn names(listed: &Value, key: &str, field: &str) -> Vec<String> {
+    listed[key]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f[field].as_str().unwrap().to_owned())
+        .collect()
+}
+
+async fn accounts_see_only_their_own(backend: Backend) {
+    let (store, _guard) = common::store(backend).await;
+    let recorder = Arc::new(Recorder::default());
+    let clock = ManualClock::at(T0);
+    let root = Service::new(store.clone(), Arc::new(clock.clone()))
+        .with_continuations(recorder.clone(), BUDGETS);
+    let (a, b) = (root.for_account("acme"), root.for_account("globex"));
+
+    // The same names in three accounts (the default one too), each its own.
+    create_flow(&a, "parent", PARENT, "DEFAULT").await;
+    create_flow(&a, "child", &child("acme"), "DEFAULT").await;
+    create_flow(&b, "child", &child("globex"), "DEFAULT").await;
+    create_flow(&root, "child", &child("operator"), "DEFAULT").await;
+    create_flow(&root, "zeta", &child("operator"), "DEFAULT").await;
+
+    let flows = |svc: Service| async move {
+        names(&ok(&svc, &[("Action", "ListFlows")]).await, "Flows", "Name")
+    };
+    assert_eq!(flows(a.clone()).await, ["child", "parent"]);
+    assert_eq!(flows(b.clone()).await, ["child"]);
+    assert_eq!(
+        flows(root.clone()).await,
+        ["child", "zeta"],
+        "others' flows are skipped"
+    );
+    // Paging the default account's listing past other accounts' flows.
+    let first = ok(&root, &[("Action", "ListFlows"), ("Limit", "1")]).await;
+    assert_eq!(names(&first, "Flows", "Name"), ["child"]);
+    let token = first["NextToken"].as_str().unwrap();
+    let second = ok(
+        &root,
+        &[
+            ("Action", "ListFlows"),
+            ("Limit", "1"),
+            ("NextToken", token),
+        ],
+    )
+    .await;
+    assert_eq!(names(&second, "Flows", "Name"), ["zeta"]);
+
+    // Another account's flow does not exist for b: describe, start, delete.
+    for params in [
+        vec![("Action", "DescribeFlow"), ("Name", "parent")],
+        vec![("Action", "StartExecution"), ("FlowName", "parent")],
+        vec![("Action", "DeleteFlow"), ("Name", "parent")],
+    ] {
+        let (status, body) = call(&b, &params).await;
+        assert_eq!(
+            (status, body["Code"].as_str()),
+            (404, Some("FlowNotExists")),
+            "{params:?}"
+        );
+    }
+
+    // a's long execution parks, continues in a's account, and starts a's child.
+    let started = ok(
+        &a,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "parent"),
+            ("ExecutionName", "run"),
+        ],
+    )
+    .await;
+    assert_eq!(started["Status"], "Running");
+    for params in [
+        vec![
+            ("Action", "DescribeExecution"),
+            ("FlowName", "parent"),
+            ("ExecutionName", "run"),
+        ],
+        vec![
+            ("Action", "StopExecution"),
+            ("FlowName", "parent"),
+            ("ExecutionName", "run"),
+        ],
+        vec![
+            ("Action", "GetExecutionHistory"),
+            ("FlowName", "parent"),
+            ("ExecutionName", "run"),
+        ],
+        vec![("Action", "ListExecutions"), ("FlowName", "parent")],
+    ] {
+        let (status, body) = call(&b, &params).await;
+        assert_eq!(status, 404, "{params:?}: {body}");
+    }
+    clock.advance(61_000);
+    root.sweep().await.unwrap();
+    for _ in 0..5 {
+        for c in recorder.take() {
+            assert!(
+                c.flow.starts_with("acme:"),
+                "continuations name the stored flow: {c:?}"
+            );
+            root.continue_execution(&c, "worker").await.unwrap();
+        }
+    }
+    let done = ok(
+        &a,
+        &[
+            ("Action", "DescribeExecution"),
+            ("FlowName", "parent"),
+            ("ExecutionName", "run"),
+        ],
+    )
+    .await;
+    assert_eq!(done["Status"], "Succeeded", "{done}");
+    assert_eq!(done["FlowName"], "parent");
+    assert_eq!(
+        done["Output"], r#"{"owner":"acme"}"#,
+        "a's child ran, not b's"
+    );
+    let listed = ok(&b, &[("Action", "ListExecutions"), ("FlowName", "child")]).await;
+    assert!(names(&listed, "Executions", "Name").is_empty());
+
+    // The stored names carry the account; the default account's are as they always were.
+    assert!(store.get_flow("acme:parent").await.unwrap().is_some());
+    assert!(store.get_flow("globex:parent").await.unwrap().is_none());
+    assert!(store.get_flow("child").await.unwrap().is_some());
+}
+
+on_both_stores!(accounts_see_only_their_own);
