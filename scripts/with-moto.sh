@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 ./scripts/venv.sh
 port=$(.venv/bin/python -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 log=$(mktemp -t moto.XXXXXX.log)
-.venv/bin/moto_server -H 127.0.0.1 -p "$port" >"$log" 2>&1 &
+# moto applying one request at a time, as DynamoDB applies each item write atomically
+# (scripts/moto_serial.py says why).
+.venv/bin/python scripts/moto_serial.py 127.0.0.1 "$port" >"$log" 2>&1 &
 moto_pid=$!
 trap 'kill $moto_pid 2>/dev/null; wait $moto_pid 2>/dev/null; rm -f "$log"' EXIT
 for _ in $(seq 1 100); do
@@ -14,10 +16,10 @@ for _ in $(seq 1 100); do
     break
   fi
   if ! kill -0 $moto_pid 2>/dev/null; then
-    echo "moto_server did not start:" >&2; cat "$log" >&2; exit 1
+    echo "moto did not start:" >&2; cat "$log" >&2; exit 1
   fi
   sleep 0.1
 done
 export FNF_TEST_DYNAMODB_ENDPOINT="http://127.0.0.1:$port"
-echo "moto_server on $FNF_TEST_DYNAMODB_ENDPOINT" >&2
+echo "moto (serialized) on $FNF_TEST_DYNAMODB_ENDPOINT" >&2
 "$@"

@@ -9,6 +9,7 @@ use std::sync::Arc;
 
 use common::{Backend, ManualClock, Recorder, call, create_flow, ok};
 use fnf_lambda::service::{Budgets, Service};
+use fnf_lambda::store::AccountRecord;
 use serde_json::Value;
 
 const T0: i64 = 1_800_000_000_000;
@@ -175,4 +176,113 @@ async fn accounts_see_only_their_own(backend: Backend) {
     assert!(store.get_flow("child").await.unwrap().is_some());
 }
 
-on_both_stores!(accounts_see_only_their_own);
+/// Waits ten minutes.
+const WAITER: &str = "\
+Type: StateMachine
+SpecVersion: v1
+Name: waiter
+StartAt: hold
+States:
+  - Type: Wait
+    Name: hold
+    Seconds: 600
+    End: true
+";
+
+async fn running_executions_are_limited_per_account(backend: Backend) {
+    let (store, _guard) = common::store(backend).await;
+    let recorder = Arc::new(Recorder::default());
+    let clock = ManualClock::at(T0);
+    let root = Service::new(store.clone(), Arc::new(clock.clone()))
+        .with_continuations(recorder.clone(), BUDGETS);
+    store
+        .create_account(&AccountRecord {
+            id: "small".into(),
+            description: String::new(),
+            created_ms: T0,
+            requests_per_second: None,
+            max_running_executions: Some(2),
+        })
+        .await
+        .unwrap();
+    let small = root.for_account("small");
+    create_flow(&small, "waiter", WAITER, "DEFAULT").await;
+    let start = |name: &'static str| {
+        let small = small.clone();
+        async move {
+            call(
+                &small,
+                &[
+                    ("Action", "StartExecution"),
+                    ("FlowName", "waiter"),
+                    ("ExecutionName", name),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(start("one").await.0, 200);
+    assert_eq!(start("two").await.0, 200);
+    let (status, body) = start("three").await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (429, Some("ResourceThrottled"))
+    );
+    // Asking again for a running one is no new execution.
+    let (status, again) = start("two").await;
+    assert_eq!((status, again["Status"].as_str()), (200, Some("Running")));
+    assert_eq!(store.slots_held("small").await.unwrap(), 2);
+    // Other accounts are not held back.
+    let other = root.for_account("other");
+    create_flow(&other, "waiter", WAITER, "DEFAULT").await;
+    ok(
+        &other,
+        &[("Action", "StartExecution"), ("FlowName", "waiter")],
+    )
+    .await;
+
+    // A stop gives a slot back; so does an execution's end.
+    ok(
+        &small,
+        &[
+            ("Action", "StopExecution"),
+            ("FlowName", "waiter"),
+            ("ExecutionName", "one"),
+        ],
+    )
+    .await;
+    assert_eq!(store.slots_held("small").await.unwrap(), 1);
+    assert_eq!(start("three").await.0, 200);
+    assert_eq!(start("four").await.0, 429);
+    clock.advance(601_000);
+    root.sweep().await.unwrap();
+    for _ in 0..5 {
+        for c in recorder.take() {
+            root.continue_execution(&c, "worker").await.unwrap();
+        }
+    }
+    let two = ok(
+        &small,
+        &[
+            ("Action", "DescribeExecution"),
+            ("FlowName", "waiter"),
+            ("ExecutionName", "two"),
+        ],
+    )
+    .await;
+    assert_eq!(two["Status"], "Succeeded", "{two}");
+    assert_eq!(store.slots_held("small").await.unwrap(), 0);
+    assert_eq!(start("four").await.0, 200);
+    // An ended name answers ExecutionAlreadyExists and takes no slot.
+    let (status, body) = start("two").await;
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (400, Some("ExecutionAlreadyExists"))
+    );
+    assert_eq!(store.slots_held("small").await.unwrap(), 1);
+}
+
+on_both_stores!(
+    accounts_see_only_their_own,
+    running_executions_are_limited_per_account
+);

@@ -52,31 +52,41 @@ fn shuffle<T>(items: &mut [T], seed: &mut u64) {
 
 /// Delivers recorded continuations until none is left; each `copies` times, shuffled.
 /// Answers (continuations that drove, that were skipped).
+/// Delivers every continuation `copies` times, shuffled, until none is left. Answers how many
+/// deliveries drove the execution, how many were turned away, and how many distinct
+/// continuations were dispatched. A turned-away delivery must write nothing.
 async fn deliver_all(
     svc: &Service,
     recorder: &Recorder,
+    counting: &Counting,
     copies: usize,
     seed: &mut u64,
-) -> (usize, usize) {
-    let (mut drove, mut skipped) = (0, 0);
+) -> (usize, usize, usize) {
+    let (mut drove, mut skipped, mut distinct) = (0, 0, 0);
     for _ in 0..100_000 {
-        let mut batch: Vec<Continuation> = recorder
-            .take()
+        let dispatched = recorder.take();
+        distinct += dispatched.len();
+        let mut batch: Vec<Continuation> = dispatched
             .into_iter()
             .flat_map(|c| std::iter::repeat_n(c, copies))
             .collect();
         if batch.is_empty() {
-            return (drove, skipped);
+            return (drove, skipped, distinct);
         }
         shuffle(&mut batch, seed);
         for c in batch {
+            let writes_before = counting.writes.load(Ordering::SeqCst);
             match svc
                 .continue_execution(&c, "test-invocation")
                 .await
                 .expect("continuation")
             {
                 Continued::Drove { .. } => drove += 1,
-                Continued::Skipped => skipped += 1,
+                Continued::Skipped => {
+                    skipped += 1;
+                    let wrote = counting.writes.load(Ordering::SeqCst) - writes_before;
+                    assert_eq!(wrote, 0, "a turned-away delivery wrote nothing");
+                }
             }
         }
     }
@@ -124,7 +134,10 @@ async fn run(backend: Backend, copies: usize) -> (Value, History, u64, u64, usiz
         "{started}"
     );
     let mut seed = 0x9e37_79b9_7f4a_7c15;
-    let (drove, _skipped) = deliver_all(&svc, &recorder, copies, &mut seed).await;
+    let (drove, _skipped, distinct) =
+        deliver_all(&svc, &recorder, &counting, copies, &mut seed).await;
+    // Each dispatched continuation drove once at most: its copies were turned away.
+    assert!(drove <= distinct, "{drove} drove, {distinct} dispatched");
     let done = ok(
         &svc,
         &[
@@ -174,15 +187,17 @@ async fn long_flow_across_invocations_with_duplicates(backend: Backend) {
     check(&thrice, &thrice_events);
     assert_eq!(thrice["Output"], once["Output"]);
     assert_eq!(thrice_events, once_events, "same history");
-    assert_eq!(drove, once_drove, "every duplicate was turned away");
-    assert_eq!(thrice_writes, once_writes, "no extra writes");
+    // How many invocations the loop takes depends on the machine's speed (the budgets are
+    // real time), so the runs are not compared by count: `deliver_all` checks that every
+    // turned-away duplicate wrote nothing, and each dispatched continuation drove at most once.
+    assert!(drove >= 5, "the flow needed many invocations, took {drove}");
     eprintln!(
-        "{backend:?}: duplicates turned away; {refused} by a failed condition, the rest by the version read"
+        "{backend:?}: duplicates turned away; {refused} by a failed condition, the rest by the version read; {thrice_writes} writes"
     );
 }
 
 async fn stop_execution_stops_a_running_execution(backend: Backend) {
-    let (svc, recorder, _counting, _guard) = setup(backend).await;
+    let (svc, recorder, counting, _guard) = setup(backend).await;
     ok(
         &svc,
         &[
@@ -212,7 +227,7 @@ async fn stop_execution_stops_a_running_execution(backend: Backend) {
     assert!(stopped["StoppedTime"].is_string());
     // The pending continuation finds the execution moved on and does nothing.
     let mut seed = 7;
-    let (drove, skipped) = deliver_all(&svc, &recorder, 1, &mut seed).await;
+    let (drove, skipped, _) = deliver_all(&svc, &recorder, &counting, 1, &mut seed).await;
     assert_eq!((drove, skipped), (0, 1));
     let after = ok(
         &svc,

@@ -12,7 +12,14 @@ use proptest::prelude::*;
 use serde_json::{Value, json};
 
 /// The fnf error codes an answer may carry.
-const CODES: [&str; 13] = [
+const CODES: [&str; 20] = [
+    "AccessDenied",
+    "InvalidAccessKeyID",
+    "SignatureNotMatch",
+    "RequestTimeTooSkewed",
+    "SignatureNonceUsed",
+    "AccountNotExists",
+    "AccountAlreadyExists",
     "ActionNotSupported",
     "APIVersionNotSupported",
     "EntityTooLarge",
@@ -195,6 +202,74 @@ proptest! {
     #[test]
     fn near_miss_events_answer_fnf_errors(event in arb_near_miss()) {
         check_answer(&handle(event))?;
+    }
+}
+
+/// The same service behind signature authentication, with one key.
+fn signed_service() -> &'static Service {
+    static SVC: OnceLock<Service> = OnceLock::new();
+    SVC.get_or_init(|| {
+        service()
+            .clone()
+            .with_gate(api::auth::Gate::new(api::auth::AuthMode::Signature, 0))
+    })
+}
+
+/// Requests that look signed (V1 parameters, V3 headers) with random pieces.
+fn arb_signed_request() -> impl Strategy<Value = api::HttpRequest> {
+    let piece = prop_oneof![
+        ".{0,40}",
+        Just("HMAC-SHA1".to_string()),
+        Just("1.0".to_string()),
+        Just("2026-11-24T20:19:53Z".to_string()),
+        Just(
+            "ACS3-HMAC-SHA256 Credential=k,SignedHeaders=host;x-acs-date,Signature=00".to_string()
+        ),
+        Just("20261124T201953Z".to_string()),
+    ];
+    (prop::collection::vec(piece, 8), any::<bool>(), ".{0,60}").prop_map(|(p, v3, body)| {
+        let mut query = vec![
+            ("Action".to_string(), "ListFlows".to_string()),
+            ("AccessKeyId".to_string(), p[0].clone()),
+            ("SignatureMethod".to_string(), p[1].clone()),
+            ("SignatureVersion".to_string(), p[2].clone()),
+            ("Timestamp".to_string(), p[3].clone()),
+            ("SignatureNonce".to_string(), p[4].clone()),
+            ("Signature".to_string(), p[5].clone()),
+        ];
+        let mut headers = vec![(
+            "content-type".to_string(),
+            "application/x-www-form-urlencoded".to_string(),
+        )];
+        if v3 {
+            query.truncate(1);
+            headers.extend([
+                ("authorization".to_string(), p[4].clone()),
+                ("x-acs-date".to_string(), p[3].clone()),
+                ("x-acs-signature-nonce".to_string(), p[6].clone()),
+                ("x-acs-content-sha256".to_string(), p[7].clone()),
+                ("host".to_string(), p[0].clone()),
+            ]);
+        }
+        api::HttpRequest {
+            method: "POST".into(),
+            path: "/".into(),
+            query,
+            headers,
+            body: body.into_bytes(),
+        }
+    })
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 300, failure_persistence: None, ..ProptestConfig::default() })]
+
+    #[test]
+    fn random_signed_requests_answer_fnf_errors(req in arb_signed_request()) {
+        let answer = runtime().block_on(api::handle_http(signed_service(), &req, "prop"));
+        prop_assert!((400..500).contains(&answer.status), "{} {}", answer.status, answer.body);
+        let code = answer.body["Code"].as_str().unwrap_or_default();
+        prop_assert!(CODES.contains(&code), "unknown code {code}");
     }
 }
 

@@ -6,6 +6,8 @@ mod accounts;
 mod common;
 #[path = "store_contract/running.rs"]
 mod running;
+#[path = "store_contract/slots.rs"]
+mod slots;
 #[path = "store_contract/tokens.rs"]
 mod tokens;
 #[path = "store_contract/versions.rs"]
@@ -19,6 +21,10 @@ use accounts::{
 use running::{
     due_index_follows_running_executions, history_is_idempotent_ordered_and_paged,
     history_pages_past_a_megabyte,
+};
+use slots::{
+    concurrent_acquires_fill_the_limit_exactly, lowering_the_limit_keeps_the_holders,
+    slots_are_taken_up_to_the_limit_once_per_holder,
 };
 use tokens::{
     callback_token_round_trips, concurrent_completes_one_wins, tokens_complete_once,
@@ -417,6 +423,9 @@ contract!(
     nonces_refuse_replays_until_they_expire,
     concurrent_nonce_uses_one_wins,
     access_key_debug_hides_the_secret,
+    slots_are_taken_up_to_the_limit_once_per_holder,
+    lowering_the_limit_keeps_the_holders,
+    concurrent_acquires_fill_the_limit_exactly,
 );
 
 #[tokio::test]

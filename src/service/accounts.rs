@@ -42,7 +42,11 @@ pub async fn create(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
 
 pub async fn describe(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     let id = account_param(svc, p)?;
-    Ok(view(&existing(svc, &id).await?))
+    let mut fields = view(&existing(svc, &id).await?);
+    // Counted only while the account has a limit (executions take slots then).
+    let running = svc.store_root().slots_held(&id).await?;
+    fields.insert("RunningExecutions".into(), Value::from(running));
+    Ok(fields)
 }
 
 pub async fn update(svc: &Service, p: &Params) -> Result<Fields, FnfError> {

@@ -78,26 +78,32 @@ impl Service {
         expected: u64,
         what: &str,
     ) -> Result<ExecutionRecord, FnfError> {
-        if exec.callback_token.is_some() {
+        if exec.has_end_work() {
             exec.due_ms = exec.stopped_ms;
         }
         let written = self.write_fenced(exec, expected, what).await?;
         self.report_end(written).await
     }
 
-    /// Reports an ended execution that is still due to the task token it was started with,
-    /// then takes it off the due list. Reports are taken once, so repeating this is harmless.
+    /// Does the work an ended execution that is still due has left: gives its slot back and
+    /// reports to the task token it was started with, then takes it off the due list. Both
+    /// are idempotent (a slot is released by holder, a token takes one result), so repeating
+    /// this after a crash is harmless.
     pub(super) async fn report_end(
         &self,
         exec: ExecutionRecord,
     ) -> Result<ExecutionRecord, FnfError> {
-        let Some(token) = exec.callback_token.clone() else {
-            return Ok(exec);
-        };
-        if !exec.status.is_ended() || exec.due_ms.is_none() {
+        if !exec.status.is_ended() || exec.due_ms.is_none() || !exec.has_end_work() {
             return Ok(exec);
         }
-        self.report_child_end(&token, ChildEnd::of(&exec)).await?;
+        if exec.holds_slot {
+            self.store_root()
+                .release_slot(&self.account, &exec.slot_holder())
+                .await?;
+        }
+        if let Some(token) = &exec.callback_token {
+            self.report_child_end(token, ChildEnd::of(&exec)).await?;
+        }
         let mut reported = exec;
         let expected = reported.version;
         reported.version += 1;

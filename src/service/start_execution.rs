@@ -10,7 +10,8 @@ use super::{Service, qualifier};
 use crate::api::Params;
 use crate::engine::{self, kind_of};
 use crate::error::FnfError;
-use crate::store::{Claim, ExecutionRecord, ExecutionStatus};
+use crate::store::scoped::DEFAULT_ACCOUNT;
+use crate::store::{Claim, ExecutionRecord, ExecutionStatus, StoreError};
 
 /// What StartExecution asks for, checked: from the API, or from a parent's nested-flow task.
 #[derive(Debug, Clone)]
@@ -81,7 +82,7 @@ pub async fn start(svc: &Service, req: StartRequest) -> Result<ExecutionRecord, 
     let lease_until = now
         .saturating_add(budget)
         .saturating_add(svc.budgets.lease_margin_ms);
-    let record = ExecutionRecord {
+    let mut record = ExecutionRecord {
         flow: flow.name.clone(),
         name: req.name,
         status: ExecutionStatus::Running,
@@ -98,7 +99,20 @@ pub async fn start(svc: &Service, req: StartRequest) -> Result<ExecutionRecord, 
         callback_token: req.callback_token,
         ..ExecutionRecord::default()
     };
-    match svc.store.claim_execution(&record).await? {
+    record.holds_slot = take_slot(svc, &record).await?;
+    let claimed = svc.store.claim_execution(&record).await;
+    // The slot stays only with an execution this call started.
+    let keep_slot = match &claimed {
+        Ok(Claim::Created) => true,
+        Ok(Claim::Existing(running)) => running.holds_slot && !running.status.is_ended(),
+        Err(_) => false,
+    };
+    if record.holds_slot && !keep_slot {
+        svc.store_root()
+            .release_slot(svc.account(), &record.slot_holder())
+            .await?;
+    }
+    match claimed? {
         Claim::Created => {}
         // Same name, still running: nothing new starts; the caller gets the running one.
         Claim::Existing(running) if !running.status.is_ended() => return Ok(*running),
@@ -113,6 +127,37 @@ pub async fn start(svc: &Service, req: StartRequest) -> Result<ExecutionRecord, 
     // A short flow ends inside this call; a longer one answers Running and carries on in
     // continuations.
     svc.drive(record, budget).await
+}
+
+/// Takes a running-execution slot when the account has a limit (`MaxRunningExecutions`);
+/// `ResourceThrottled` when all are taken. Answers whether a slot was taken.
+async fn take_slot(svc: &Service, record: &ExecutionRecord) -> Result<bool, FnfError> {
+    if svc.account() == DEFAULT_ACCOUNT {
+        return Ok(false);
+    }
+    let account = svc.store_root().get_account(svc.account()).await?;
+    let Some(limit) = account
+        .and_then(|a| a.max_running_executions)
+        .filter(|n| *n > 0)
+    else {
+        return Ok(false);
+    };
+    match svc
+        .store_root()
+        .acquire_slot(svc.account(), &record.slot_holder(), limit)
+        .await
+    {
+        Ok(()) => Ok(true),
+        Err(StoreError::ConditionFailed) => {
+            tracing::info!(
+                account = svc.account(),
+                limit,
+                "running-execution limit reached"
+            );
+            Err(FnfError::ResourceThrottled)
+        }
+        Err(e) => Err(e.into()),
+    }
 }
 
 /// `CallbackFnFTaskToken` must name a task that waits for a result.

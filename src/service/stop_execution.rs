@@ -38,7 +38,7 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         let now = svc.clock.now_ms();
         let expected = exec.close(ExecutionStatus::Stopped, now);
         // A parent waiting on this execution hears of the stop (see `close_out`).
-        if exec.callback_token.is_some() {
+        if exec.has_end_work() {
             exec.due_ms = Some(now);
         }
         match svc.store.update_execution(&exec, expected).await {

@@ -92,4 +92,15 @@ pub trait AccountStore: Send + Sync {
         now_ms: i64,
         expires_ms: i64,
     ) -> Result<(), StoreError>;
+
+    /// Takes a slot for `holder` (a running execution, e.g. "flow/name") among `account`'s at
+    /// most `limit` slots. Idempotent: a holder that has a slot keeps it and gets Ok (whatever
+    /// `limit` is now). `ConditionFailed` when `limit` slots are held by others. One
+    /// conditional write.
+    async fn acquire_slot(&self, account: &str, holder: &str, limit: u32)
+    -> Result<(), StoreError>;
+    /// Gives the holder's slot back; idempotent (Ok if it had none).
+    async fn release_slot(&self, account: &str, holder: &str) -> Result<(), StoreError>;
+    /// How many slots the account's holders have (for tests and DescribeAccount).
+    async fn slots_held(&self, account: &str) -> Result<u32, StoreError>;
 }

@@ -3,6 +3,7 @@
 //! as DynamoDB. Data survives restarts (`FNF_DATA_DIR`).
 
 mod accounts;
+mod slots;
 mod tokens;
 mod versions;
 
@@ -103,6 +104,7 @@ impl EmbeddedStore {
         versions::create_tables(&txn)?;
         tokens::create_table(&txn)?;
         accounts::create_tables(&txn)?;
+        slots::create_table(&txn)?;
         txn.commit().map_err(backend)?;
         Ok(EmbeddedStore { db: Arc::new(db) })
     }

@@ -101,6 +101,10 @@ pub struct ExecutionRecord {
     /// reported to that token (the parent's task).
     #[serde(default)]
     pub callback_token: Option<String>,
+    /// The execution holds one of its account's running-execution slots (the account has a
+    /// limit); its end gives the slot back (through the same outbox as the report).
+    #[serde(default)]
+    pub holds_slot: bool,
 }
 
 /// A task token: the callback task of an execution that waits on it, and its result once
@@ -147,9 +151,20 @@ impl ExecutionRecord {
     }
 
     /// Whether the store's due index lists this execution (when `due_ms` is set): running
-    /// ones, and ended ones still owing their end to `callback_token`.
+    /// ones, and ended ones with work left at their end (the outbox).
     pub fn sits_in_due_index(&self) -> bool {
-        !self.status.is_ended() || self.callback_token.is_some()
+        !self.status.is_ended() || self.has_end_work()
+    }
+
+    /// Something must happen once this execution ends: report to `callback_token`, give its
+    /// running-execution slot back.
+    pub fn has_end_work(&self) -> bool {
+        self.callback_token.is_some() || self.holds_slot
+    }
+
+    /// Who holds the execution's slot among its account's.
+    pub fn slot_holder(&self) -> String {
+        format!("{}/{}", self.flow, self.name)
     }
 
     /// The listing view: what `list_executions` returns.

@@ -433,4 +433,18 @@ impl AccountStore for ScopedStore {
             .use_nonce(key_id, nonce, now_ms, expires_ms)
             .await
     }
+    async fn acquire_slot(
+        &self,
+        account: &str,
+        holder: &str,
+        limit: u32,
+    ) -> Result<(), StoreError> {
+        self.inner.acquire_slot(account, holder, limit).await
+    }
+    async fn release_slot(&self, account: &str, holder: &str) -> Result<(), StoreError> {
+        self.inner.release_slot(account, holder).await
+    }
+    async fn slots_held(&self, account: &str) -> Result<u32, StoreError> {
+        self.inner.slots_held(account).await
+    }
 }

@@ -460,6 +460,24 @@ impl fnf_lambda::store::AccountStore for Counting {
     ) -> Result<(), fnf_lambda::store::StoreError> {
         self.inner.use_nonce(key_id, nonce, now, expires).await
     }
+    async fn acquire_slot(
+        &self,
+        account: &str,
+        holder: &str,
+        limit: u32,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.acquire_slot(account, holder, limit).await
+    }
+    async fn release_slot(
+        &self,
+        account: &str,
+        holder: &str,
+    ) -> Result<(), fnf_lambda::store::StoreError> {
+        self.inner.release_slot(account, holder).await
+    }
+    async fn slots_held(&self, account: &str) -> Result<u32, fnf_lambda::store::StoreError> {
+        self.inner.slots_held(account).await
+    }
 }
 
 /// A store of the given backend, behind an `Arc`; the guard keeps the embedded directory.

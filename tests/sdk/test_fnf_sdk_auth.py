@@ -162,6 +162,7 @@ class SdkAuthTestCase(SdkTestCase):
                     codes.append((getattr(exc, "status_code", None), getattr(exc, "code", None)))
 
         threads = [threading.Thread(target=hammer) for _ in range(4)]
+        began = time.monotonic()
         for t in threads:
             t.start()
         for _ in range(10):  # an account within its limits, meanwhile
@@ -171,12 +172,15 @@ class SdkAuthTestCase(SdkTestCase):
                 other_failures.append(getattr(exc, "code", exc))
         for t in threads:
             t.join(timeout=60)
+        elapsed = time.monotonic() - began
         throttled = [c for c in codes if c == (429, "ResourceThrottled")]
         served = [c for c in codes if c == 200]
         self.assertEqual(len(codes), 40)
         self.assertEqual(len(throttled) + len(served), 40, codes)
         self.assertGreaterEqual(len(throttled), 20, "5 requests/s allowed, 40 sent at once")
         self.assertGreaterEqual(len(served), 5)
+        # At the configured rate: a burst of 5, then 5 per second (one spare for rounding).
+        self.assertLessEqual(len(served), 5 + 5 * elapsed + 1, (len(served), elapsed))
         self.assertEqual(other_failures, [])
 
 

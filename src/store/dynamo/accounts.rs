@@ -6,6 +6,7 @@
 //!   `description`, `created_ms` and `status` (`Enabled` or `Disabled`); listed through `gsi1`
 //!   partition `KEYS#<account>`, sorted by id.
 //! - Nonce: `NONCE#<key_id>#<nonce>`/`NONCE` with `expires_ms` and `expires_at`.
+//! - Running-execution slots: `SLOTS#<account>`/`SLOTS` (see `slots.rs`).
 //!
 //! Listings read the index alone, so everything they show is stored under attribute names
 //! `gsi1` already projects (`id`, `definition`, `description`, `status`, `created_ms`; the
@@ -376,6 +377,24 @@ impl AccountStore for DynamoStore {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    /// See `slots.rs`: one conditional `ADD` to the account's set of holders.
+    async fn acquire_slot(
+        &self,
+        account: &str,
+        holder: &str,
+        limit: u32,
+    ) -> Result<(), StoreError> {
+        self.slots_acquire(account, holder, limit).await
+    }
+
+    async fn release_slot(&self, account: &str, holder: &str) -> Result<(), StoreError> {
+        self.slots_release(account, holder).await
+    }
+
+    async fn slots_held(&self, account: &str) -> Result<u32, StoreError> {
+        self.slots_count(account).await
     }
 }
 

@@ -151,6 +151,7 @@ pub fn exec_to_item(e: &ExecutionRecord) -> Item {
         ("lease_owner", e.lease_owner.as_ref().map(s)),
         ("lease_until_ms", e.lease_until_ms.map(n)),
         ("callback_token", e.callback_token.as_ref().map(s)),
+        ("holds_slot", e.holds_slot.then(|| n(1))),
         (DUE_MS, due.map(n)),
         (DUE_SHARD, due.map(|_| s(due_shard(&e.flow, &e.name)))),
     ];
@@ -185,6 +186,7 @@ pub fn exec_from_item(item: &Item) -> Result<ExecutionRecord, StoreError> {
         lease_until_ms: r.opt_n("lease_until_ms")?,
         due_ms: r.opt_n(DUE_MS)?,
         callback_token: r.opt_s("callback_token")?,
+        holds_slot: r.opt_n::<u8>("holds_slot")? == Some(1),
     })
 }
 

@@ -3,6 +3,7 @@
 mod accounts;
 mod item;
 mod schema;
+mod slots;
 mod tokens;
 mod versions;
 

@@ -274,6 +274,24 @@ impl AccountStore for EmbeddedStore {
         })
         .await
     }
+
+    /// See `slots.rs`: one write transaction on the account's list of holders.
+    async fn acquire_slot(
+        &self,
+        account: &str,
+        holder: &str,
+        limit: u32,
+    ) -> Result<(), StoreError> {
+        self.slots_acquire(account, holder, limit).await
+    }
+
+    async fn release_slot(&self, account: &str, holder: &str) -> Result<(), StoreError> {
+        self.slots_release(account, holder).await
+    }
+
+    async fn slots_held(&self, account: &str) -> Result<u32, StoreError> {
+        self.slots_count(account).await
+    }
 }
 
 #[cfg(test)]
