@@ -91,7 +91,8 @@ fn total(counts: &BTreeMap<String, u64>) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_thousand_transitions_in_one_call() {
     let (store, requests) = counted_store().await;
-    let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock));
+    // A cache long enough that the second start below is surely within it.
+    let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock)).with_flow_cache(60_000);
     create_flow(&svc, "loop", common::COUNTER_LOOP, "DEFAULT").await;
     requests.take();
     let done = ok(
@@ -120,6 +121,26 @@ async fn a_thousand_transitions_in_one_call() {
         "{counts:?}"
     );
     assert_eq!(total(&counts), 3 + events.div_ceil(25), "{counts:?}");
+
+    // Warm: the flow was read a moment ago, so a short flow costs its two writes and no read.
+    requests.take();
+    let short = ok(
+        &svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "loop"),
+            ("ExecutionName", "two"),
+            ("Input", r#"{"n":1}"#),
+        ],
+    )
+    .await;
+    assert_eq!(short["Status"], "Succeeded", "{short}");
+    let counts = requests.take();
+    let events = event_count(&store, "two").await;
+    eprintln!("warm short flow: {counts:?}, {events} history events");
+    assert_eq!(counts.get("GetItem"), None, "no read: {counts:?}");
+    assert_eq!(counts.get("PutItem"), Some(&2), "claim + final: {counts:?}");
+    assert_eq!(total(&counts), 2 + events.div_ceil(25), "{counts:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -67,7 +67,15 @@ pub fn data_dir_from_env() -> PathBuf {
 /// A service on the real clock, with the execution timeout of `FNF_EXECUTION_TIMEOUT_SECONDS`
 /// (default one year).
 pub fn service(store: Arc<dyn Store>) -> Service {
-    let service = Service::new(store, Arc::new(SystemClock));
+    let mut service = Service::new(store, Arc::new(SystemClock));
+    if let Ok(raw) = std::env::var("FNF_FLOW_CACHE_MS") {
+        match raw.trim().parse::<i64>() {
+            Ok(ms) if ms >= 0 => service = service.with_flow_cache(ms),
+            _ => {
+                tracing::warn!(value = %raw, "FNF_FLOW_CACHE_MS is not a number of milliseconds; ignored")
+            }
+        }
+    }
     match env_ms("FNF_EXECUTION_TIMEOUT_SECONDS") {
         Some(seconds) => service.with_execution_timeout(seconds.saturating_mul(1000)),
         None => service,

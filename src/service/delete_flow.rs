@@ -9,6 +9,7 @@ use crate::error::FnfError;
 
 pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     let name = params::name(p, "Name")?;
+    svc.forget_flow(name);
     if svc.store.delete_flow(name).await? {
         Ok(Fields::new())
     } else {

@@ -14,6 +14,7 @@ mod delete_flow_version;
 mod describe_execution;
 mod describe_flow;
 mod describe_flow_alias;
+mod flow_cache;
 mod get_execution_history;
 mod list_executions;
 mod list_flow_aliases;
@@ -47,6 +48,8 @@ use crate::tasks::Integration;
 
 pub use callbacks::{CHILD_STOPPED, CHILD_TIMED_OUT};
 pub use calls::{CHILD_INVALID, CHILD_START_FAILED, NOT_CONFIGURED};
+pub use flow_cache::DEFAULT_FLOW_CACHE_MS;
+use flow_cache::FlowCache;
 pub use settle::{EXECUTION_TIMEOUT_ERROR, MAX_CHECKPOINT_BYTES};
 
 /// How long one invocation may drive executions before it checkpoints and hands over.
@@ -91,6 +94,8 @@ pub struct Service {
     caller: Arc<Caller>,
     /// How requests are let in (the API layer consults it).
     gate: Gate,
+    /// Flows recently read by StartExecution (shared by clones).
+    flows: FlowCache,
     clock: Arc<dyn Clock>,
     dispatcher: Arc<dyn Dispatcher>,
     budgets: Budgets,
@@ -115,6 +120,7 @@ impl Service {
             account: DEFAULT_ACCOUNT.to_owned(),
             caller: Arc::new(Caller::operator()),
             gate: Gate::open(),
+            flows: FlowCache::new(DEFAULT_FLOW_CACHE_MS),
             clock,
             dispatcher: Arc::new(NoDispatch),
             budgets: Budgets::UNBOUNDED,
@@ -153,6 +159,35 @@ impl Service {
 
     pub fn caller(&self) -> &Caller {
         &self.caller
+    }
+
+    /// StartExecution remembers flows for `ttl_ms` (0: reads every time).
+    pub fn with_flow_cache(mut self, ttl_ms: i64) -> Service {
+        self.flows = FlowCache::new(ttl_ms);
+        self
+    }
+
+    /// The flow StartExecution runs: from the cache while fresh, else read (and remembered).
+    pub(crate) async fn flow_to_start(
+        &self,
+        name: &str,
+    ) -> Result<Option<crate::store::FlowRecord>, FnfError> {
+        let key = crate::store::scoped::stored_flow_name(&self.account, name);
+        let now = self.clock.now_ms();
+        if let Some(flow) = self.flows.get(&key, now) {
+            return Ok(Some(flow));
+        }
+        let flow = self.store.get_flow(name).await?;
+        if let Some(f) = &flow {
+            self.flows.put(&key, f, now);
+        }
+        Ok(flow)
+    }
+
+    /// Forgets a flow this service changed or deleted.
+    pub(crate) fn forget_flow(&self, name: &str) {
+        self.flows
+            .forget(&crate::store::scoped::stored_flow_name(&self.account, name));
     }
 
     /// Requests are let in by `gate`.

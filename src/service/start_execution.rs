@@ -54,8 +54,7 @@ pub async fn start(svc: &Service, req: StartRequest) -> Result<ExecutionRecord, 
     }
 
     let flow = svc
-        .store
-        .get_flow(flow_name)
+        .flow_to_start(flow_name)
         .await?
         .ok_or_else(|| FnfError::FlowNotExists(flow_name.to_owned()))?;
     if flow.execution_mode == EXPRESS {

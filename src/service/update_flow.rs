@@ -43,7 +43,10 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         flow.revision += 1;
         flow.modified_ms = svc.clock.now_ms();
         match svc.store.replace_flow(&flow, expected).await {
-            Ok(()) => return Ok(views::flow(&flow)),
+            Ok(()) => {
+                svc.forget_flow(name);
+                return Ok(views::flow(&flow));
+            }
             Err(StoreError::ConditionFailed) => continue,
             Err(e) => return Err(e.into()),
         }
