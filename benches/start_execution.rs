@@ -62,6 +62,40 @@ fn bench_start_execution(
     });
 }
 
+/// Per-call latencies (criterion reports means of batches): `CALLS` StartExecutions one after
+/// another, each timed, written with their percentiles to `target/bench-results/` for the
+/// summary `make bench` prints.
+fn record_percentiles(label: &str, rt: &tokio::runtime::Runtime, svc: &Service) {
+    const CALLS: usize = 1_000;
+    let mut micros: Vec<f64> = Vec::with_capacity(CALLS);
+    rt.block_on(async {
+        for n in 0..CALLS {
+            let req = json_request(json!({
+                "Action": "StartExecution", "FlowName": "bench",
+                "ExecutionName": format!("p{n}"), "Input": "{\"key\":\"value\"}",
+            }));
+            let began = std::time::Instant::now();
+            let answer = api::handle_http(svc, &req, "bench").await;
+            micros.push(began.elapsed().as_secs_f64() * 1e6);
+            assert_eq!(answer.body["Status"], "Succeeded");
+        }
+    });
+    micros.sort_by(f64::total_cmp);
+    let at = |q: f64| micros[((micros.len() - 1) as f64 * q).round() as usize];
+    let summary = json!({
+        "calls": CALLS, "p50_us": at(0.50), "p90_us": at(0.90), "p99_us": at(0.99),
+        "max_us": at(1.0),
+    });
+    eprintln!("start_execution/{label}: {summary}");
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/bench-results");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(
+        dir.join(format!("start_execution_{label}.json")),
+        summary.to_string(),
+    )
+    .unwrap();
+}
+
 fn start_execution(c: &mut Criterion) {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -71,6 +105,7 @@ fn start_execution(c: &mut Criterion) {
     let dir = tempfile::tempdir().unwrap();
     let embedded = rt.block_on(prepared(Arc::new(EmbeddedStore::open(dir.path()).unwrap())));
     bench_start_execution(c, "embedded", &rt, &embedded);
+    record_percentiles("embedded", &rt, &embedded);
 
     if let Ok(endpoint) = std::env::var("FNF_TEST_DYNAMODB_ENDPOINT") {
         let config = aws_sdk_dynamodb::Config::builder()
@@ -86,6 +121,7 @@ fn start_execution(c: &mut Criterion) {
         rt.block_on(store.create_table()).unwrap();
         let svc = rt.block_on(prepared(Arc::new(store)));
         bench_start_execution(c, "dynamodb_moto", &rt, &svc);
+        record_percentiles("dynamodb_moto", &rt, &svc);
     } else {
         eprintln!(
             "FNF_TEST_DYNAMODB_ENDPOINT unset: skipping the DynamoDB (moto) benchmark; `make bench` sets it"
