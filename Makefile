@@ -48,6 +48,12 @@ bench:
 release:
 	$(CARGO) build --release --bin fnf-lambda
 
+## Cold start, peak memory, binary size and loopback requests/s of the release binary
+## (scripts/measure.py): Markdown in target/measure.md, numbers in target/measure.json.
+.PHONY: measure
+measure: release
+	.venv/bin/python scripts/measure.py --json target/measure.json > target/measure.md
+
 clean:
 	$(CARGO) clean
 	rm -rf .venv .venv-sam .fnf-data
