@@ -40,9 +40,14 @@ test-lambda:
 lint:
 	./scripts/lint-template.sh
 
-## Criterion benchmarks (StartExecution latency, ...).
-bench:
+## Every benchmark, then one summary a user can read (target/bench-summary.md): criterion
+## (engine transitions/s, StartExecution embedded and moto, p50/p99 per call), the process
+## (cold start, peak memory, size, loopback requests/s) and the peer comparison.
+bench: venv release
 	./scripts/with-moto.sh $(CARGO) bench
+	.venv/bin/python scripts/measure.py --json target/measure.json > target/measure.md
+	./scripts/peer-bench.sh > target/peer.md
+	.venv/bin/python scripts/bench-summary.py
 
 ## The optimized, stripped binary (what Lambda runs).
 release:
@@ -51,7 +56,7 @@ release:
 ## Cold start, peak memory, binary size and loopback requests/s of the release binary
 ## (scripts/measure.py): Markdown in target/measure.md, numbers in target/measure.json.
 .PHONY: measure
-measure: release
+measure: venv release
 	.venv/bin/python scripts/measure.py --json target/measure.json > target/measure.md
 
 clean:

@@ -27,13 +27,7 @@ pub async fn integrations_from_env(in_lambda: bool) -> Integrations {
         http.max_response_bytes = usize::try_from(bytes).unwrap_or(usize::MAX);
     }
     let function = if function_tasks_on(in_lambda) {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
-        let tasks = FunctionTasks::new(
-            aws_sdk_lambda::Client::new(&config),
-            FunctionConfig::from_env(),
-        );
+        let tasks = FunctionTasks::from_env(FunctionConfig::from_env());
         Some(Arc::new(tasks) as _)
     } else {
         None

@@ -277,7 +277,9 @@ impl From<FunctionTaskError> for TaskResult {
 /// Runs function tasks on Lambda.
 #[derive(Clone)]
 pub struct FunctionTasks {
-    client: Client,
+    /// Set at once, or (`from_env`) on the first call: building an AWS client reads the
+    /// system's root certificates, which a cold start should not pay for before it needs them.
+    client: std::sync::Arc<tokio::sync::OnceCell<Client>>,
     config: FunctionConfig,
 }
 
@@ -290,7 +292,29 @@ struct Call {
 
 impl FunctionTasks {
     pub fn new(client: Client, config: FunctionConfig) -> FunctionTasks {
-        FunctionTasks { client, config }
+        FunctionTasks {
+            client: std::sync::Arc::new(tokio::sync::OnceCell::new_with(Some(client))),
+            config,
+        }
+    }
+
+    /// A client from the standard AWS configuration chain, made on the first call.
+    pub fn from_env(config: FunctionConfig) -> FunctionTasks {
+        FunctionTasks {
+            client: std::sync::Arc::default(),
+            config,
+        }
+    }
+
+    async fn client(&self) -> &Client {
+        self.client
+            .get_or_init(|| async {
+                let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
+                    .load()
+                    .await;
+                Client::new(&aws)
+            })
+            .await
     }
 
     pub fn config(&self) -> &FunctionConfig {
@@ -313,7 +337,8 @@ impl FunctionTasks {
             InvocationType::RequestResponse
         };
         let send = self
-            .client
+            .client()
+            .await
             .invoke()
             .function_name(&function)
             .set_qualifier(qualifier)

@@ -11,7 +11,7 @@
 //! A response under 400 succeeds with `{"StatusCode", "Headers", "Body"}`; anything else fails
 //! with one of the `HTTP.*` error names below, which a flow's Retry and Catch match.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use http_body_util::{BodyExt, Full};
@@ -116,43 +116,50 @@ type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
 /// Runs HTTP tasks. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
 pub struct HttpTasks {
-    client: HttpsClient,
+    /// Built on the first call: reading the system's root certificates costs milliseconds a
+    /// cold start should not pay for a flow that never calls out.
+    client: Arc<OnceLock<HttpsClient>>,
     config: Arc<HttpConfig>,
 }
 
 impl HttpTasks {
-    /// A client trusting the system's root certificates (read once, here). Without any, https
-    /// requests fail with `HTTP.ConnectionFailed` and plain http still works.
     pub fn new(config: HttpConfig) -> HttpTasks {
-        let mut roots = rustls::RootCertStore::empty();
-        let found = rustls_native_certs::load_native_certs();
-        let (added, _ignored) = roots.add_parsable_certificates(found.certs);
-        if added == 0 {
-            tracing::warn!("no root certificates found: https tasks will fail");
-        }
-        let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-        let tls = rustls::ClientConfig::builder_with_provider(provider)
-            .with_safe_default_protocol_versions()
-            .expect("aws-lc-rs supports the default protocol versions")
-            .with_root_certificates(roots)
-            .with_no_client_auth();
-        let mut tcp = HttpConnector::new();
-        tcp.enforce_http(false);
-        tcp.set_nodelay(true);
-        tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
-        let connector = hyper_rustls::HttpsConnectorBuilder::new()
-            .with_tls_config(tls)
-            .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(Duration::from_secs(30))
-            .build(connector);
         HttpTasks {
-            client,
+            client: Arc::default(),
             config: Arc::new(config),
         }
+    }
+
+    /// The shared client, trusting the system's root certificates (read once). Without any,
+    /// https requests fail with `HTTP.ConnectionFailed` and plain http still works.
+    fn client(&self) -> &HttpsClient {
+        self.client.get_or_init(|| {
+            let mut roots = rustls::RootCertStore::empty();
+            let found = rustls_native_certs::load_native_certs();
+            let (added, _ignored) = roots.add_parsable_certificates(found.certs);
+            if added == 0 {
+                tracing::warn!("no root certificates found: https tasks will fail");
+            }
+            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
+            let tls = rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("aws-lc-rs supports the default protocol versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth();
+            let mut tcp = HttpConnector::new();
+            tcp.enforce_http(false);
+            tcp.set_nodelay(true);
+            tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
+            let connector = hyper_rustls::HttpsConnectorBuilder::new()
+                .with_tls_config(tls)
+                .https_or_http()
+                .enable_http1()
+                .wrap_connector(tcp);
+            Client::builder(TokioExecutor::new())
+                .pool_timer(TokioTimer::new())
+                .pool_idle_timeout(Duration::from_secs(30))
+                .build(connector)
+        })
     }
 
     pub fn config(&self) -> &HttpConfig {
@@ -187,7 +194,7 @@ impl HttpTasks {
             reason,
         };
         let response = self
-            .client
+            .client()
             .request(request)
             .await
             .map_err(|e| failed(short_reason(&e)))?;
