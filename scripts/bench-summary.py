@@ -19,7 +19,7 @@ TARGET = ROOT / "target"
 def criterion_results():
     """(id, median ns, elements per iteration or None) of every criterion benchmark."""
     rows = []
-    for bench in sorted((TARGET / "criterion").glob("*/new/benchmark.json")):
+    for bench in sorted((TARGET / "criterion").glob("**/new/benchmark.json")):
         meta = json.loads(bench.read_text())
         estimates = json.loads((bench.parent / "estimates.json").read_text())
         median_ns = estimates["median"]["point_estimate"]

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::ExecutionContext;
 pub use crate::flow::expr::kind_of;
 use crate::flow::expr::{self, RootName};
-use crate::flow::path::{Path, Root, lookup};
+use crate::flow::path::{Path, Root, Segment, lookup};
 use crate::flow::{Computed, FlowType, MAX_STATE_DATA_BYTES, Mapping, Template};
 use crate::time::format_rfc3339;
 
@@ -64,6 +64,22 @@ impl<'a> Env<'a> {
     }
 
     pub fn resolve(&self, p: &Path) -> Result<Value, String> {
+        // `$Context.Map.Item...` from the item alone: building the whole context would copy
+        // the execution's and the state's input once per item (quadratic in a Map's width).
+        if let (Root::Context, Some((value, index)), Some(Segment::Key(first))) =
+            (p.root, self.item, p.segments.first())
+        {
+            let (map, item) = match self.kind {
+                FlowType::CloudFlow => ("Map", "Item"),
+                FlowType::Fdl => ("map", "item"),
+            };
+            if first == map {
+                let branch = json!({ item: { "Value": value, "Index": index } });
+                if let Some(found) = lookup(&branch, &p.segments[1..]) {
+                    return Ok(found.clone());
+                }
+            }
+        }
         let found = match p.root {
             Root::Input => lookup(self.input, &p.segments),
             Root::Output => self.output.and_then(|o| lookup(o, &p.segments)),
