@@ -3,8 +3,7 @@
 //! the action on the flow it is about, and whether the account is within its request rate.
 //! The request then runs on the service as its account sees it (`Service::for_caller`).
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use super::request::{FnfRequest, HttpRequest};
 use super::signature::{self, SignatureError, SignedRequest};
@@ -39,12 +38,6 @@ impl AuthMode {
     }
 }
 
-/// Account id -> (its record, when it was read).
-type AccountCache = HashMap<String, (Option<AccountRecord>, i64)>;
-
-/// How long an account's limits are remembered before they are read again.
-const ACCOUNT_CACHE_MS: i64 = 30_000;
-
 /// The gate every API request passes: the mode, the per-account request-rate limiter and the
 /// deployment's default limits. Shared by all requests of a process.
 #[derive(Clone)]
@@ -53,7 +46,6 @@ pub struct Gate {
     /// Requests per second an account may make unless its record says otherwise (0: no limit).
     pub default_requests_per_second: u32,
     limiter: Arc<RateLimiter>,
-    accounts: Arc<Mutex<AccountCache>>,
 }
 
 impl Gate {
@@ -62,7 +54,6 @@ impl Gate {
             mode,
             default_requests_per_second,
             limiter: Arc::new(RateLimiter::default()),
-            accounts: Arc::default(),
         }
     }
 
@@ -186,7 +177,7 @@ async fn throttle(service: &Service, gate: &Gate, caller: &Caller) -> Result<(),
         // The operator's account has no record to read: nothing limits it.
         return Ok(());
     }
-    let rate = match account_limits(service, gate, &caller.account, now).await? {
+    let rate = match service.account_limits(&caller.account).await? {
         Some(AccountRecord {
             requests_per_second: Some(rate),
             ..
@@ -196,26 +187,4 @@ async fn throttle(service: &Service, gate: &Gate, caller: &Caller) -> Result<(),
     gate.limiter
         .check(&caller.account, rate, now)
         .map_err(|_| FnfError::ResourceThrottled)
-}
-
-/// The account's record, read at most every `ACCOUNT_CACHE_MS` per process.
-async fn account_limits(
-    service: &Service,
-    gate: &Gate,
-    account: &str,
-    now: i64,
-) -> Result<Option<AccountRecord>, FnfError> {
-    if let Some((record, read_at)) = gate.accounts.lock().unwrap().get(account)
-        && now - read_at < ACCOUNT_CACHE_MS
-        && now >= *read_at
-    {
-        return Ok(record.clone());
-    }
-    let record = service.store_root().get_account(account).await?;
-    let mut cache = gate.accounts.lock().unwrap();
-    if cache.len() > 10_000 {
-        cache.clear();
-    }
-    cache.insert(account.to_owned(), (record.clone(), now));
-    Ok(record)
 }

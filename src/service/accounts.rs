@@ -2,6 +2,9 @@
 //! ListAccounts. Only the operator (the default account) manages accounts; an account may
 //! describe itself. An account's flows are invisible to every other account.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use serde_json::Value;
 
 use super::Service;
@@ -13,10 +16,44 @@ use crate::store::scoped::DEFAULT_ACCOUNT;
 use crate::store::{AccountRecord, StoreError};
 use crate::time::format_rfc3339;
 
+/// How long an account's record (its limits) is remembered before it is read again.
+const ACCOUNT_CACHE_MS: i64 = 30_000;
 const DEFAULT_LIMIT: usize = 60;
 const MAX_LIMIT: usize = 100;
 const MAX_DESCRIPTION_BYTES: usize = 1024;
 const MAX_ACCOUNT_CHARS: usize = 64;
+
+/// Account records as the gate (request rate) and StartExecution (running-execution slots)
+/// read them: once per `ACCOUNT_CACHE_MS` per process, shared by both. Id -> (record, read at).
+#[derive(Clone, Default)]
+pub(super) struct AccountCache(Arc<Mutex<HashMap<String, CachedAccount>>>);
+
+/// A record (or its absence) and when it was read.
+type CachedAccount = (Option<AccountRecord>, i64);
+
+impl Service {
+    /// `account`'s record (None: no record, as for the default account), from the cache
+    /// while fresh.
+    pub(crate) async fn account_limits(
+        &self,
+        account: &str,
+    ) -> Result<Option<AccountRecord>, FnfError> {
+        let now = self.clock.now_ms();
+        if let Some((record, read_at)) = self.accounts.0.lock().unwrap().get(account)
+            && now - read_at < ACCOUNT_CACHE_MS
+            && now >= *read_at
+        {
+            return Ok(record.clone());
+        }
+        let record = self.store_root().get_account(account).await?;
+        let mut cache = self.accounts.0.lock().unwrap();
+        if cache.len() > 10_000 {
+            cache.clear();
+        }
+        cache.insert(account.to_owned(), (record.clone(), now));
+        Ok(record)
+    }
+}
 
 pub async fn create(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     operator_only(svc, "CreateAccount")?;
@@ -54,7 +91,10 @@ pub async fn update(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     let id = p.required("AccountId")?;
     let mut account = existing(svc, id).await?;
     apply(&mut account, p)?;
-    match svc.store_root().replace_account(&account).await {
+    let replaced = svc.store_root().replace_account(&account).await;
+    // This instance applies the new limits at once; others within `ACCOUNT_CACHE_MS`.
+    svc.accounts.0.lock().unwrap().remove(id);
+    match replaced {
         Ok(()) => Ok(view(&account)),
         Err(StoreError::ConditionFailed) => Err(FnfError::AccountNotExists(id.to_owned())),
         Err(e) => Err(e.into()),

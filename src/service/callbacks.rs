@@ -136,7 +136,7 @@ impl Service {
         let text = serde_json::to_string(&result).map_err(|_| FnfError::Internal)?;
         match self
             .store
-            .complete_token(token, &text, self.clock.now_ms())
+            .complete_token(token, &record.flow, &text, self.clock.now_ms())
             .await
         {
             Ok(()) => {}
@@ -156,7 +156,9 @@ impl Service {
     /// sweep takes it for an early wake-up) and dispatches its continuation; one being
     /// driven finds the result itself (see the module comment).
     async fn wake(&self, flow: &str, name: &str) -> Result<(), FnfError> {
-        // A lost race means the execution moved: look again (it may have parked meanwhile).
+        // Read after the token's write, never reuse an earlier read: a driver that parked
+        // in between has already looked at the tokens, and only this read sees it parked
+        // (module comment). A lost race means the execution moved: look again.
         for _ in 0..WAKE_ATTEMPTS {
             let Some(mut exec) = self.store.get_execution(flow, name).await? else {
                 return Ok(());

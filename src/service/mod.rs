@@ -96,6 +96,8 @@ pub struct Service {
     gate: Gate,
     /// Flows recently read by StartExecution (shared by clones).
     flows: FlowCache,
+    /// Account records recently read (shared by clones).
+    accounts: accounts::AccountCache,
     clock: Arc<dyn Clock>,
     dispatcher: Arc<dyn Dispatcher>,
     budgets: Budgets,
@@ -121,6 +123,7 @@ impl Service {
             caller: Arc::new(Caller::operator()),
             gate: Gate::open(),
             flows: FlowCache::new(DEFAULT_FLOW_CACHE_MS),
+            accounts: accounts::AccountCache::default(),
             clock,
             dispatcher: Arc::new(NoDispatch),
             budgets: Budgets::UNBOUNDED,

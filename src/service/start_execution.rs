@@ -134,7 +134,7 @@ async fn take_slot(svc: &Service, record: &ExecutionRecord) -> Result<bool, FnfE
     if svc.account() == DEFAULT_ACCOUNT {
         return Ok(false);
     }
-    let account = svc.store_root().get_account(svc.account()).await?;
+    let account = svc.account_limits(svc.account()).await?;
     let Some(limit) = account
         .and_then(|a| a.max_running_executions)
         .filter(|n| *n > 0)

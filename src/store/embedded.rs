@@ -493,9 +493,10 @@ impl Store for EmbeddedStore {
     async fn complete_token(
         &self,
         token: &str,
+        flow: &str,
         result: &str,
         completed_ms: i64,
     ) -> Result<(), StoreError> {
-        self.token_complete(token, result, completed_ms).await
+        self.token_complete(token, flow, result, completed_ms).await
     }
 }

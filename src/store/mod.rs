@@ -199,10 +199,12 @@ pub trait Store: AccountStore + Send + Sync {
     async fn put_token(&self, token: &TokenRecord) -> Result<(), StoreError>;
     async fn get_token(&self, token: &str) -> Result<Option<TokenRecord>, StoreError>;
     /// Records the result of a token (one conditional write); `ConditionFailed` if the token
-    /// does not exist or already has a result.
+    /// does not exist, is not `flow`'s (so an account's view needs no read to keep to its
+    /// own tokens), or already has a result.
     async fn complete_token(
         &self,
         token: &str,
+        flow: &str,
         result: &str,
         completed_ms: i64,
     ) -> Result<(), StoreError>;

@@ -350,16 +350,18 @@ impl Store for ScopedStore {
         }))
     }
 
+    /// The stored flow name carries the account: another account's token fails the
+    /// write's own condition, with no read first.
     async fn complete_token(
         &self,
         token: &str,
+        flow: &str,
         result: &str,
         completed_ms: i64,
     ) -> Result<(), StoreError> {
-        if self.get_token(token).await?.is_none() {
-            return Err(StoreError::ConditionFailed);
-        }
-        self.inner.complete_token(token, result, completed_ms).await
+        self.inner
+            .complete_token(token, &self.to_inner(flow), result, completed_ms)
+            .await
     }
 }
 

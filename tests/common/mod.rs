@@ -11,7 +11,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use fnf_lambda::api::{self, HttpRequest};
 use fnf_lambda::clock::SystemClock;
-use fnf_lambda::service::Service;
+use fnf_lambda::service::{Budgets, Service};
 use fnf_lambda::store::Store;
 use fnf_lambda::store::dynamo::DynamoStore;
 use fnf_lambda::store::embedded::EmbeddedStore;
@@ -122,6 +122,33 @@ pub async fn call(svc: &Service, params: &[(&str, &str)]) -> (u16, Value) {
     };
     let answer = api::handle_http(svc, &req, "test-request").await;
     (answer.status, answer.body)
+}
+
+/// Where the manual clock starts in the tests that move time by hand.
+pub const T0: i64 = 1_800_000_000_000;
+/// Five-second budgets: a short flow ends inside the call, a long wait parks.
+pub const BUDGETS: Budgets = Budgets {
+    response_ms: 5_000,
+    invocation_ms: 5_000,
+    lease_margin_ms: 1_000,
+};
+
+/// DescribeExecution, expected to succeed.
+pub async fn describe(svc: &Service, flow: &str, name: &str) -> Value {
+    ok(
+        svc,
+        &[
+            ("Action", "DescribeExecution"),
+            ("FlowName", flow),
+            ("ExecutionName", name),
+        ],
+    )
+    .await
+}
+
+/// An answer's `Output` (StartExecution, DescribeExecution), parsed; null when absent.
+pub fn output(answer: &Value) -> Value {
+    serde_json::from_str(answer["Output"].as_str().unwrap_or("null")).unwrap()
 }
 
 /// Calls and expects success.
@@ -382,10 +409,11 @@ impl Store for Counting {
     async fn complete_token(
         &self,
         t: &str,
+        f: &str,
         r: &str,
         ms: i64,
     ) -> Result<(), fnf_lambda::store::StoreError> {
-        self.inner.complete_token(t, r, ms).await
+        self.inner.complete_token(t, f, r, ms).await
     }
 }
 

@@ -44,7 +44,7 @@ pub async fn tokens_round_trip_and_put_is_idempotent(store: Arc<dyn Store>) {
 
     // Nor does it erase a result, even one that carries a result of its own (or none).
     store
-        .complete_token("tok-a", "{\"ok\":1}", 3_000)
+        .complete_token("tok-a", "parent", "{\"ok\":1}", 3_000)
         .await
         .unwrap();
     let done = TokenRecord {
@@ -82,7 +82,7 @@ pub async fn tokens_complete_once(store: Arc<dyn Store>) {
     let t = token("tok-once");
     store.put_token(&t).await.unwrap();
     store
-        .complete_token("tok-once", r#"{"output":"first"}"#, 2_000)
+        .complete_token("tok-once", "parent", r#"{"output":"first"}"#, 2_000)
         .await
         .unwrap();
     let done = TokenRecord {
@@ -96,7 +96,7 @@ pub async fn tokens_complete_once(store: Arc<dyn Store>) {
     );
 
     let again = store
-        .complete_token("tok-once", r#"{"output":"second"}"#, 3_000)
+        .complete_token("tok-once", "parent", r#"{"output":"second"}"#, 3_000)
         .await;
     assert!(is_condition_failed(&again), "second complete: {again:?}");
     assert_eq!(
@@ -105,7 +105,18 @@ pub async fn tokens_complete_once(store: Arc<dyn Store>) {
         "a refused complete changes nothing"
     );
 
-    let unknown = store.complete_token("tok-unknown", "{}", 1).await;
+    // Another flow's completion is refused by the write itself (accounts' views rely on it).
+    let mut theirs = token("tok-theirs");
+    theirs.flow = "acme:parent".into();
+    store.put_token(&theirs).await.unwrap();
+    let wrong = store.complete_token("tok-theirs", "parent", "{}", 1).await;
+    assert!(
+        is_condition_failed(&wrong),
+        "another flow's token: {wrong:?}"
+    );
+    assert_eq!(store.get_token("tok-theirs").await.unwrap(), Some(theirs));
+
+    let unknown = store.complete_token("tok-unknown", "parent", "{}", 1).await;
     assert!(is_condition_failed(&unknown), "unknown token: {unknown:?}");
     assert_eq!(
         store.get_token("tok-unknown").await.unwrap(),
@@ -116,7 +127,7 @@ pub async fn tokens_complete_once(store: Arc<dyn Store>) {
     // A token nobody could have minted (longer than any key) is unknown, not an outage.
     let huge = "x".repeat(4096);
     assert_eq!(store.get_token(&huge).await.unwrap(), None);
-    let huge_complete = store.complete_token(&huge, "{}", 1).await;
+    let huge_complete = store.complete_token(&huge, "parent", "{}", 1).await;
     assert!(
         is_condition_failed(&huge_complete),
         "oversized token: {huge_complete:?}"
@@ -130,7 +141,9 @@ pub async fn concurrent_completes_one_wins(store: Arc<dyn Store>) {
             let store = store.clone();
             tokio::spawn(async move {
                 let result = format!(r#"{{"by":{i}}}"#);
-                let done = store.complete_token("tok-race", &result, 10 + i).await;
+                let done = store
+                    .complete_token("tok-race", "parent", &result, 10 + i)
+                    .await;
                 (i, done)
             })
         })

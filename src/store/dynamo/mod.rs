@@ -495,10 +495,11 @@ impl Store for DynamoStore {
     async fn complete_token(
         &self,
         token: &str,
+        flow: &str,
         result: &str,
         completed_ms: i64,
     ) -> Result<(), StoreError> {
-        self.token_complete(token, result, completed_ms).await
+        self.token_complete(token, flow, result, completed_ms).await
     }
 }
 

@@ -91,10 +91,12 @@ impl DynamoStore {
             .transpose()
     }
 
-    /// One conditional UpdateItem: the result is set only on an existing token without one.
+    /// One conditional UpdateItem: the result is set only on an existing token of `flow`
+    /// without one.
     pub(super) async fn token_complete(
         &self,
         token: &str,
+        flow: &str,
         result: &str,
         completed_ms: i64,
     ) -> Result<(), StoreError> {
@@ -106,7 +108,11 @@ impl DynamoStore {
             .table_name(&self.table)
             .set_key(Some(token_key(token)))
             .update_expression("SET #result = :result, #completed = :completed")
-            .condition_expression("attribute_exists(pk) AND attribute_not_exists(#result)")
+            .condition_expression(
+                "attribute_exists(pk) AND #flow = :flow AND attribute_not_exists(#result)",
+            )
+            .expression_attribute_names("#flow", "flow")
+            .expression_attribute_values(":flow", s(flow))
             .expression_attribute_names("#result", RESULT)
             .expression_attribute_names("#completed", COMPLETED_MS)
             .expression_attribute_values(":result", s(result))

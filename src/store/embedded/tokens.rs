@@ -37,14 +37,16 @@ impl EmbeddedStore {
     }
 
     /// Sets the result and completion time, in one write transaction, only if the token
-    /// exists and has no result yet; otherwise `ConditionFailed` and nothing changes.
+    /// exists, is `flow`'s and has no result yet; otherwise `ConditionFailed` and nothing
+    /// changes.
     pub(super) async fn token_complete(
         &self,
         token: &str,
+        flow: &str,
         result: &str,
         completed_ms: i64,
     ) -> Result<(), StoreError> {
-        let (token, result) = (token.to_owned(), result.to_owned());
+        let (token, flow, result) = (token.to_owned(), flow.to_owned(), result.to_owned());
         self.blocking(move |db| {
             let txn = db.begin_write().map_err(backend)?;
             {
@@ -54,7 +56,7 @@ impl EmbeddedStore {
                     g.map(|g| decode(&token, g.value())).transpose()?
                 };
                 let mut record = match current {
-                    Some(r) if r.result.is_none() => r,
+                    Some(r) if r.result.is_none() && r.flow == flow => r,
                     _ => return Err(StoreError::ConditionFailed),
                 };
                 record.result = Some(result);
