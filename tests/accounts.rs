@@ -7,17 +7,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Backend, ManualClock, Recorder, call, create_flow, ok};
-use fnf_lambda::service::{Budgets, Service};
+use common::{BUDGETS, Backend, ManualClock, Recorder, T0, call, create_flow, ok};
+use fnf_lambda::service::Service;
 use fnf_lambda::store::AccountRecord;
 use serde_json::Value;
-
-const T0: i64 = 1_800_000_000_000;
-const BUDGETS: Budgets = Budgets {
-    response_ms: 5_000,
-    invocation_ms: 5_000,
-    lease_margin_ms: 1_000,
-};
 
 /// Waits a minute, then starts a child flow of the same account and waits for it.
 const PARENT: &str = "\

@@ -9,18 +9,11 @@ mod common;
 use std::sync::Arc;
 
 use common::task_servers::TaskServer;
-use common::{Backend, ManualClock, Recorder, call, create_flow, ok};
-use fnf_lambda::service::{Budgets, Integrations, Service};
+use common::{BUDGETS, Backend, ManualClock, Recorder, T0, call, create_flow, ok, output};
+use fnf_lambda::service::{Integrations, Service};
 use fnf_lambda::store::Store;
 use fnf_lambda::tasks::http::{HttpConfig, HttpTasks};
 use serde_json::{Value, json};
-
-pub const T0: i64 = 1_800_000_000_000;
-pub const BUDGETS: Budgets = Budgets {
-    response_ms: 5_000,
-    invocation_ms: 5_000,
-    lease_margin_ms: 1_000,
-};
 
 const APPROVAL: &str = "\
 Type: StateMachine
@@ -103,15 +96,7 @@ impl World {
     }
 
     async fn describe(&self, flow: &str, name: &str) -> Value {
-        ok(
-            &self.svc,
-            &[
-                ("Action", "DescribeExecution"),
-                ("FlowName", flow),
-                ("ExecutionName", name),
-            ],
-        )
-        .await
+        common::describe(&self.svc, flow, name).await
     }
 
     /// Starts an approval and answers the token its task sent out.
@@ -139,10 +124,6 @@ impl World {
     }
 }
 
-pub fn output(described: &Value) -> Value {
-    serde_json::from_str(described["Output"].as_str().unwrap_or("null")).unwrap()
-}
-
 async fn report_succeeded_resumes_once(backend: Backend) {
     let w = World::new(backend).await;
     create_flow(&w.svc, "approval", APPROVAL, "DEFAULT").await;
@@ -160,18 +141,18 @@ async fn report_succeeded_resumes_once(backend: Backend) {
     );
     assert!(parked.lease_owner.is_none());
 
-    let output = r#"{"approved":true,"by":"alice"}"#;
+    let reported = r#"{"approved":true,"by":"alice"}"#;
     let report = [
         ("Action", "ReportTaskSucceeded"),
         ("TaskToken", token.as_str()),
-        ("Output", output),
+        ("Output", reported),
     ];
     let answered = ok(&w.other, &report).await;
     assert!(answered["RequestId"].is_string(), "{answered}");
     w.deliver().await;
     let done = w.describe("approval", "a").await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
-    assert_eq!(output_of(&done), json!({"approved": true, "by": "alice"}));
+    assert_eq!(output(&done), json!({"approved": true, "by": "alice"}));
 
     // The token worked once.
     let (status, again) = call(&w.other, &report).await;
@@ -195,10 +176,6 @@ async fn report_succeeded_resumes_once(backend: Backend) {
     assert_eq!(w.describe("approval", "a").await["Status"], "Succeeded");
 }
 
-fn output_of(described: &Value) -> Value {
-    output(described)
-}
-
 async fn report_failed_is_caught(backend: Backend) {
     let w = World::new(backend).await;
     create_flow(&w.svc, "approval", APPROVAL, "DEFAULT").await;
@@ -217,7 +194,7 @@ async fn report_failed_is_caught(backend: Backend) {
     let done = w.describe("approval", "r").await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
     assert_eq!(
-        output_of(&done),
+        output(&done),
         json!({"error": "Rejected", "cause": "over budget"})
     );
 }
@@ -231,7 +208,7 @@ async fn task_timeout_fires_and_late_reports_are_refused(backend: Backend) {
     w.deliver().await;
     let done = w.describe("approval", "t").await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
-    assert_eq!(output_of(&done)["error"], "FnF.Timeout");
+    assert_eq!(output(&done)["error"], "FnF.Timeout");
     let (status, late) = call(
         &w.other,
         &[
@@ -309,7 +286,7 @@ async fn bad_reports_get_clear_errors(backend: Backend) {
     .await;
     w.deliver().await;
     assert_eq!(
-        output_of(&w.describe("approval", "b").await),
+        output(&w.describe("approval", "b").await),
         json!({"fine": 1})
     );
 }
@@ -367,7 +344,7 @@ async fn fdl_wait_for_callback(backend: Backend) {
     w.deliver().await;
     let done = w.describe("fdl", "f").await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
-    assert_eq!(output_of(&done), json!({"approved": "yes"}));
+    assert_eq!(output(&done), json!({"approved": "yes"}));
 }
 
 on_both_stores!(

@@ -8,17 +8,10 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{Backend, ManualClock, Recorder, call, create_flow, ok};
-use fnf_lambda::service::{Budgets, Service};
+use common::{BUDGETS, Backend, ManualClock, Recorder, T0, call, create_flow, ok, output};
+use fnf_lambda::service::Service;
 use fnf_lambda::store::Store;
 use serde_json::{Value, json};
-
-const T0: i64 = 1_800_000_000_000;
-const BUDGETS: Budgets = Budgets {
-    response_ms: 5_000,
-    invocation_ms: 5_000,
-    lease_margin_ms: 1_000,
-};
 
 /// Succeeds with its input and `child: true`; fails, or waits ten minutes, when asked to.
 const CHILD: &str = "\
@@ -146,15 +139,7 @@ impl World {
     }
 
     async fn describe(&self, flow: &str, name: &str) -> Value {
-        ok(
-            &self.svc,
-            &[
-                ("Action", "DescribeExecution"),
-                ("FlowName", flow),
-                ("ExecutionName", name),
-            ],
-        )
-        .await
+        common::describe(&self.svc, flow, name).await
     }
 
     /// Delivers every pending continuation twice (a duplicated delivery), until none is left.
@@ -190,10 +175,6 @@ impl World {
         assert_eq!(names.len(), 1, "{names:?}");
         names[0].to_owned()
     }
-}
-
-fn output(described: &Value) -> Value {
-    serde_json::from_str(described["Output"].as_str().unwrap_or("null")).unwrap()
 }
 
 async fn a_parent_waits_for_its_child(backend: Backend) {

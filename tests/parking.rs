@@ -8,10 +8,10 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use common::{Backend, Counting, ManualClock, Recorder, call, create_flow, ok};
+use common::{BUDGETS, Backend, Counting, ManualClock, Recorder, T0, call, create_flow, ok};
 use fnf_lambda::clock::SystemClock;
+use fnf_lambda::service::Service;
 use fnf_lambda::service::continuation::Continued;
-use fnf_lambda::service::{Budgets, Service};
 
 const TWO_MINUTE_WAIT: &str = "\
 Type: StateMachine
@@ -30,13 +30,6 @@ States:
     Name: after
     End: true
 ";
-
-const T0: i64 = 1_800_000_000_000;
-const BUDGETS: Budgets = Budgets {
-    response_ms: 5_000,
-    invocation_ms: 5_000,
-    lease_margin_ms: 1_000,
-};
 
 async fn a_two_minute_wait_costs_nothing_while_parked(backend: Backend) {
     let (store, _guard) = common::store(backend).await;

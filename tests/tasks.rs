@@ -10,7 +10,7 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use common::task_servers::TaskServer;
-use common::{Backend, ManualClock, Recorder, create_flow, ok};
+use common::{Backend, ManualClock, Recorder, create_flow, ok, output};
 use fnf_lambda::clock::SystemClock;
 use fnf_lambda::service::continuation::Continued;
 use fnf_lambda::service::{Budgets, Integrations, Service};
@@ -41,11 +41,6 @@ async fn run(svc: &Service, flow: &str, name: &str, input: Value) -> Value {
         ],
     )
     .await
-}
-
-fn output(answer: &Value) -> Value {
-    let text = answer["Output"].as_str().unwrap_or("null");
-    serde_json::from_str(text).unwrap()
 }
 
 const HTTP_FLOW: &str = "\
