@@ -177,10 +177,9 @@ async fn an_execution_past_its_timeout_ends_timed_out(backend: Backend) {
     );
 }
 
-async fn state_too_large_to_checkpoint_fails_the_execution(backend: Backend) {
-    // 50 Map iterations each holding 1.2 KB while their tasks sleep: more live state than a
-    // checkpoint may carry.
-    let definition = "\
+/// A Map whose iterations each copy a 50 KB field of the execution's input, then wait two
+/// minutes: `n` iterations hold about n x 50 KB of state while parked.
+const WIDE_WAIT: &str = "\
 Type: StateMachine
 SpecVersion: v1
 Name: wide
@@ -189,28 +188,87 @@ States:
   - Type: Map
     Name: fan
     ItemsPath: $Input.items
-    MaxConcurrency: 50
+    MaxConcurrency: 100
     Processor:
-      StartAt: nap
+      StartAt: load
       States:
-        - Type: Task
-          Name: nap
-          Action: Test:Sleep
-          Parameters:
-            Milliseconds: 600000
-            data.$: $Input
+        - Type: Pass
+          Name: load
+          OutputConstructor:
+            i.$: $Input.i
+            copy.$: $Context.Execution.Input.pad
+          Next: hold
+        - Type: Wait
+          Name: hold
+          Seconds: 120
+          Next: done
+        - Type: Pass
+          Name: done
+          OutputConstructor:
+            i.$: $Input.i
           End: true
     End: true
 ";
+
+fn wide_input(iterations: usize) -> String {
+    let items: Vec<_> = (0..iterations)
+        .map(|i| serde_json::json!({ "i": i }))
+        .collect();
+    serde_json::json!({ "items": items, "pad": "x".repeat(50_000) }).to_string()
+}
+
+async fn large_parked_state_is_kept_and_resumed(backend: Backend) {
+    // 40 parked iterations: about 2 MB of state, more than a DynamoDB item holds.
+    let (store, _guard) = common::store(backend).await;
+    let recorder = Arc::new(Recorder::default());
+    let clock = ManualClock::at(T0);
+    let svc = Service::new(store.clone(), Arc::new(clock.clone()))
+        .with_continuations(recorder.clone(), BUDGETS);
+    create_flow(&svc, "wide", WIDE_WAIT, "DEFAULT").await;
+    let input = wide_input(40);
+    let run = ok(
+        &svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "wide"),
+            ("ExecutionName", "w"),
+            ("Input", &input),
+        ],
+    )
+    .await;
+    assert_eq!(run["Status"], "Running", "{run}");
+    let parked = store.get_execution("wide", "w").await.unwrap().unwrap();
+    let size = parked.checkpoint.as_deref().map_or(0, str::len);
+    assert!(size > 2_000_000, "checkpoint of {size} bytes");
+
+    clock.advance(120_000);
+    assert_eq!(svc.sweep().await.unwrap(), 1);
+    for due in recorder.take() {
+        svc.continue_execution(&due, "sweep").await.unwrap();
+    }
+    let done = ok(
+        &svc,
+        &[
+            ("Action", "DescribeExecution"),
+            ("FlowName", "wide"),
+            ("ExecutionName", "w"),
+        ],
+    )
+    .await;
+    assert_eq!(done["Status"], "Succeeded", "{done}");
+    let output: serde_json::Value = serde_json::from_str(done["Output"].as_str().unwrap()).unwrap();
+    let expected: Vec<_> = (0..40).map(|i| serde_json::json!({ "i": i })).collect();
+    assert_eq!(output, serde_json::json!({ "Items": expected }));
+}
+
+async fn state_too_large_to_checkpoint_fails_the_execution(backend: Backend) {
+    // 100 parked iterations: about 5 MB of live state, more than a checkpoint may carry.
     let (store, _guard) = common::store(backend).await;
     let recorder = Arc::new(Recorder::default());
     let svc = Service::new(store.clone(), Arc::new(SystemClock))
         .with_continuations(recorder.clone(), BUDGETS);
-    create_flow(&svc, "wide", definition, "DEFAULT").await;
-    let items: Vec<_> = (0..50)
-        .map(|i| serde_json::json!({"i": i, "pad": "x".repeat(1_200)}))
-        .collect();
-    let input = serde_json::json!({ "items": items }).to_string();
+    create_flow(&svc, "wide", WIDE_WAIT, "DEFAULT").await;
+    let input = wide_input(100);
     let run = ok(
         &svc,
         &[
@@ -318,6 +376,7 @@ async fn describe_execution_long_polls(backend: Backend) {
 on_both_stores!(
     a_two_minute_wait_costs_nothing_while_parked,
     an_execution_past_its_timeout_ends_timed_out,
+    large_parked_state_is_kept_and_resumed,
     state_too_large_to_checkpoint_fails_the_execution,
     describe_execution_long_polls,
 );

@@ -39,6 +39,7 @@ use versions::{
 use std::collections::HashSet;
 use std::sync::Arc;
 
+use fnf_lambda::service::MAX_CHECKPOINT_BYTES;
 use fnf_lambda::store::{
     Claim, ExecutionFilter, ExecutionRecord, ExecutionStatus, FlowRecord, HistoryRecord, Store,
     StoreError,
@@ -371,6 +372,50 @@ async fn big_items_round_trip(store: Arc<dyn Store>) {
     assert_eq!(store.get_execution("big", "e").await.unwrap(), Some(done));
 }
 
+async fn large_checkpoints_round_trip(store: Arc<dyn Store>) {
+    // Up to the service's limit, next to the largest input and definition: DynamoDB keeps such
+    // a checkpoint in parts beside the execution's item (one item holds at most 400 KB).
+    let mut e = exec("big", "c", 1);
+    e.input = format!(r#"{{"k":"{}"}}"#, "x".repeat(64 * 1024 - 8));
+    e.definition = "#".repeat(128 * 1024);
+    e.checkpoint = Some(format!(
+        r#"{{"s":"{}"}}"#,
+        "é".repeat(MAX_CHECKPOINT_BYTES / 2 - 4)
+    ));
+    e.due_ms = Some(5_000);
+    store.claim_execution(&e).await.unwrap();
+    assert_eq!(
+        store.get_execution("big", "c").await.unwrap().as_ref(),
+        Some(&e)
+    );
+    // Another large state replaces it; a repeated write of the same state is harmless.
+    let mut next = ExecutionRecord {
+        checkpoint: Some("[".repeat(300_000) + &"]".repeat(300_000)),
+        version: 2,
+        ..e.clone()
+    };
+    store.update_execution(&next, 1).await.unwrap();
+    assert!(matches!(
+        store.update_execution(&next, 1).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    assert_eq!(
+        store.get_execution("big", "c").await.unwrap().as_ref(),
+        Some(&next)
+    );
+    // Back to a small state, then ended: no trace of the large ones.
+    next.checkpoint = Some("{}".into());
+    next.version = 3;
+    store.update_execution(&next, 2).await.unwrap();
+    assert_eq!(
+        store.get_execution("big", "c").await.unwrap().as_ref(),
+        Some(&next)
+    );
+    let expected = next.close(ExecutionStatus::Succeeded, 9_000);
+    store.update_execution(&next, expected).await.unwrap();
+    assert_eq!(store.get_execution("big", "c").await.unwrap(), Some(next));
+}
+
 macro_rules! contract {
     ($($case:ident),* $(,)?) => {
         mod embedded {
@@ -404,6 +449,7 @@ contract!(
     updates_are_fenced_by_version,
     executions_list_filter_and_page,
     big_items_round_trip,
+    large_checkpoints_round_trip,
     history_is_idempotent_ordered_and_paged,
     due_index_follows_running_executions,
     history_pages_past_a_megabyte,

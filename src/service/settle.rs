@@ -16,9 +16,10 @@ use crate::store::{ExecutionRecord, ExecutionStatus, HistoryRecord, StoreError};
 
 /// The error of an execution that ran past the execution timeout.
 pub const EXECUTION_TIMEOUT_ERROR: &str = "FnF.Timeout";
-/// Largest checkpoint stored with an execution; DynamoDB items end at 400 KB, and the
-/// execution item also holds its input, output and definition.
-pub const MAX_CHECKPOINT_BYTES: usize = 128 * 1024;
+/// Largest checkpoint of an execution. DynamoDB keeps one beyond what fits in the execution's
+/// item in parts beside it (`store/dynamo/spill.rs`); this bounds what one invocation writes
+/// and reads back (a 10,000-item Map over small items parks in a few hundred KB).
+pub const MAX_CHECKPOINT_BYTES: usize = 4 * 1024 * 1024;
 const CHECKPOINT_TOO_LARGE: &str = "FnF.CheckpointTooLarge";
 
 /// What a checkpoint write found.

@@ -4,6 +4,7 @@ mod accounts;
 mod item;
 mod schema;
 mod slots;
+mod spill;
 mod tokens;
 mod versions;
 
@@ -84,6 +85,15 @@ impl DynamoStore {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+
+    /// The execution's item, its checkpoint's parts written first when it is too large.
+    async fn execution_item(&self, exec: &ExecutionRecord) -> Result<Item, StoreError> {
+        let mut item = exec_to_item(exec);
+        if let Some(spill) = self.put_checkpoint_parts(exec).await? {
+            spill.mark(&mut item);
+        }
+        Ok(item)
     }
 
     async fn get(&self, key: Item) -> Result<Option<Item>, StoreError> {
@@ -260,11 +270,12 @@ impl Store for DynamoStore {
     }
 
     async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError> {
+        let item = self.execution_item(exec).await?;
         let result = self
             .client
             .put_item()
             .table_name(&self.table)
-            .set_item(Some(exec_to_item(exec)))
+            .set_item(Some(item))
             .condition_expression("attribute_not_exists(pk)")
             // The holder of the name comes back with the failure: no second round trip.
             .return_values_on_condition_check_failure(ReturnValuesOnConditionCheckFailure::AllOld)
@@ -277,11 +288,15 @@ impl Store for DynamoStore {
         if let Some(PutItemError::ConditionalCheckFailedException(failed)) = err.as_service_error()
         {
             if let Some(old) = failed.item() {
-                return Ok(Claim::Existing(Box::new(exec_from_item(old)?)));
+                return Ok(Claim::Existing(Box::new(
+                    self.exec_with_checkpoint(old).await?,
+                )));
             }
             // Servers without ReturnValuesOnConditionCheckFailure: read the holder.
             return match self.get(exec_key(&exec.flow, &exec.name)).await? {
-                Some(old) => Ok(Claim::Existing(Box::new(exec_from_item(&old)?))),
+                Some(old) => Ok(Claim::Existing(Box::new(
+                    self.exec_with_checkpoint(&old).await?,
+                ))),
                 None => Err(StoreError::Backend("claimed execution vanished".into())),
             };
         }
@@ -293,7 +308,8 @@ impl Store for DynamoStore {
         exec: &ExecutionRecord,
         expected_version: u64,
     ) -> Result<(), StoreError> {
-        self.put_if(exec_to_item(exec), "version = :v", Some(expected_version))
+        let item = self.execution_item(exec).await?;
+        self.put_if(item, "version = :v", Some(expected_version))
             .await
     }
 
@@ -302,11 +318,10 @@ impl Store for DynamoStore {
         flow: &str,
         name: &str,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
-        self.get(exec_key(flow, name))
-            .await?
-            .as_ref()
-            .map(exec_from_item)
-            .transpose()
+        match self.get(exec_key(flow, name)).await? {
+            Some(item) => Ok(Some(self.exec_with_checkpoint(&item).await?)),
+            None => Ok(None),
+        }
     }
 
     async fn list_executions(
