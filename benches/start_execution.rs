@@ -109,6 +109,7 @@ fn start_execution(c: &mut Criterion) {
 
     if let Ok(endpoint) = std::env::var("FNF_TEST_DYNAMODB_ENDPOINT") {
         let config = aws_sdk_dynamodb::Config::builder()
+            .http_client(fnf_lambda::aws::https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(endpoint)

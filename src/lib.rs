@@ -6,6 +6,7 @@
 
 pub mod api;
 pub mod auth;
+pub mod aws;
 pub mod clock;
 pub mod dispatch;
 pub mod engine;
@@ -18,3 +19,4 @@ pub mod service;
 pub mod store;
 pub mod tasks;
 pub mod time;
+pub mod tls;

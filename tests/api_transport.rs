@@ -98,6 +98,7 @@ async fn transport_errors() {
 async fn store_outage_is_an_internal_error_not_a_crash() {
     // A real DynamoDB client pointed at a closed port: the request fails, the answer is 500.
     let config = aws_sdk_dynamodb::Config::builder()
+        .http_client(fnf_lambda::aws::https_client())
         .behavior_version(aws_sdk_dynamodb::config::BehaviorVersion::latest())
         .region(aws_sdk_dynamodb::config::Region::new("us-east-1"))
         .endpoint_url("http://127.0.0.1:9")

@@ -71,6 +71,7 @@ async fn invoke_api() -> (String, Received) {
 async fn continuations_travel_as_async_invokes_of_this_function() {
     let (endpoint, received) = invoke_api().await;
     let config = aws_sdk_lambda::Config::builder()
+        .http_client(fnf_lambda::aws::https_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(endpoint)

@@ -55,6 +55,7 @@ impl Requests {
 async fn counted_store() -> (DynamoStore, Requests) {
     let requests = Requests::default();
     let config = aws_sdk_dynamodb::Config::builder()
+        .http_client(fnf_lambda::aws::https_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(common::dynamodb_endpoint())

@@ -34,9 +34,7 @@ impl<C: Clock> InvokeDispatcher<C> {
     /// A client from the standard AWS configuration chain (`AWS_ENDPOINT_URL_LAMBDA`
     /// redirects it).
     pub async fn from_env(function: String, clock: C) -> InvokeDispatcher<C> {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let config = crate::aws::sdk_config().await;
         InvokeDispatcher::new(Client::new(&config), function, clock)
     }
 }

@@ -309,9 +309,7 @@ impl FunctionTasks {
     async fn client(&self) -> &Client {
         self.client
             .get_or_init(|| async {
-                let aws = aws_config::defaults(aws_config::BehaviorVersion::latest())
-                    .load()
-                    .await;
+                let aws = crate::aws::sdk_config().await;
                 Client::new(&aws)
             })
             .await

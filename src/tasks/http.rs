@@ -130,35 +130,13 @@ impl HttpTasks {
         }
     }
 
-    /// The shared client, trusting the system's root certificates (read once). Without any,
-    /// https requests fail with `HTTP.ConnectionFailed` and plain http still works.
+    /// The shared client (TLS as `crate::tls` sets it up).
     fn client(&self) -> &HttpsClient {
         self.client.get_or_init(|| {
-            let mut roots = rustls::RootCertStore::empty();
-            let found = rustls_native_certs::load_native_certs();
-            let (added, _ignored) = roots.add_parsable_certificates(found.certs);
-            if added == 0 {
-                tracing::warn!("no root certificates found: https tasks will fail");
-            }
-            let provider = Arc::new(rustls::crypto::aws_lc_rs::default_provider());
-            let tls = rustls::ClientConfig::builder_with_provider(provider)
-                .with_safe_default_protocol_versions()
-                .expect("aws-lc-rs supports the default protocol versions")
-                .with_root_certificates(roots)
-                .with_no_client_auth();
-            let mut tcp = HttpConnector::new();
-            tcp.enforce_http(false);
-            tcp.set_nodelay(true);
-            tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
-            let connector = hyper_rustls::HttpsConnectorBuilder::new()
-                .with_tls_config(tls)
-                .https_or_http()
-                .enable_http1()
-                .wrap_connector(tcp);
             Client::builder(TokioExecutor::new())
                 .pool_timer(TokioTimer::new())
                 .pool_idle_timeout(Duration::from_secs(30))
-                .build(connector)
+                .build(crate::tls::https_connector(Some(CONNECT_TIMEOUT)))
         })
     }
 

@@ -61,6 +61,7 @@ static TABLES: AtomicU64 = AtomicU64::new(0);
 /// A DynamoDB store on a fresh table of the moto server.
 pub async fn dynamo_store() -> DynamoStore {
     let config = aws_sdk_dynamodb::Config::builder()
+        .http_client(fnf_lambda::aws::https_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
         .endpoint_url(dynamodb_endpoint())

@@ -85,6 +85,7 @@ impl TaskServer {
     pub fn lambda_client(&self) -> aws_sdk_lambda::Client {
         use aws_sdk_lambda::config::{BehaviorVersion, Credentials, Region};
         let config = aws_sdk_lambda::Config::builder()
+            .http_client(fnf_lambda::aws::https_client())
             .behavior_version(BehaviorVersion::latest())
             .region(Region::new("us-east-1"))
             .endpoint_url(&self.base)

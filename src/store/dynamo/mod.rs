@@ -62,9 +62,7 @@ impl DynamoStore {
     /// Builds a client from the standard AWS configuration chain (environment, profile, role);
     /// `AWS_ENDPOINT_URL_DYNAMODB` redirects it to a local server.
     pub async fn from_env(table: impl Into<String>) -> DynamoStore {
-        let config = aws_config::defaults(aws_config::BehaviorVersion::latest())
-            .load()
-            .await;
+        let config = crate::aws::sdk_config().await;
         DynamoStore::new(Client::new(&config), table)
     }
 
