@@ -1,6 +1,7 @@
 //! DynamoDB requests, counted on the wire (an SDK interceptor sees every HTTP request, retries
-//! included): a 1,000-transition flow run within StartExecution, and a 10,000-transition flow
-//! carried across continuations. The bounds make a regression fail a test; the counts are printed for the
+//! included): a 1,000-transition flow run within StartExecution, a 10,000-transition flow
+//! carried across continuations, and a flow that writes only where it must (before a task
+//! call, at a wait, at the end). The bounds make a regression fail a test; the counts are printed for the
 //! record. Counts, not timings.
 
 mod common;
@@ -202,4 +203,113 @@ async fn ten_thousand_transitions_across_continuations() {
         counts.get("GetItem").copied().unwrap_or(0) <= 1 + continuations as u64 + 2,
         "{counts:?}"
     );
+}
+
+/// Runs of Pass states around one HTTP task and one two-minute wait.
+const TASK_AND_WAIT: &str = "\
+Type: StateMachine
+SpecVersion: v1
+Name: mixed
+StartAt: a1
+States:
+  - Type: Pass
+    Name: a1
+    Next: a2
+  - Type: Pass
+    Name: a2
+    Next: call
+  - Type: Task
+    Name: call
+    Action: HTTP:Request
+    Parameters:
+      url.$: format('{}/echo', $Input.base)
+    OutputConstructor:
+      status.$: $Output.StatusCode
+    Next: b1
+  - Type: Pass
+    Name: b1
+    Next: b2
+  - Type: Pass
+    Name: b2
+    Next: hold
+  - Type: Wait
+    Name: hold
+    Seconds: 120
+    Next: c1
+  - Type: Pass
+    Name: c1
+    Next: c2
+  - Type: Pass
+    Name: c2
+    End: true
+";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn writes_only_at_task_boundaries_waits_and_the_end() {
+    use fnf_lambda::service::Integrations;
+    use fnf_lambda::tasks::http::{HttpConfig, HttpTasks};
+
+    let server = common::task_servers::TaskServer::start().await;
+    let (store, requests) = counted_store().await;
+    let recorder = Arc::new(Recorder::default());
+    let clock = common::ManualClock::at(common::T0);
+    let svc = Service::new(Arc::new(store.clone()), Arc::new(clock.clone()))
+        .with_continuations(recorder.clone(), common::BUDGETS)
+        .with_integrations(Integrations {
+            http: Some(Arc::new(HttpTasks::new(HttpConfig::default()))),
+            function: None,
+        });
+    create_flow(&svc, "mixed", TASK_AND_WAIT, "DEFAULT").await;
+    requests.take();
+    let input = serde_json::json!({ "base": server.base }).to_string();
+    let started = ok(
+        &svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "mixed"),
+            ("ExecutionName", "m"),
+            ("Input", &input),
+        ],
+    )
+    .await;
+    assert_eq!(
+        started["Status"], "Running",
+        "parked at the wait: {started}"
+    );
+    let first = requests.take();
+    eprintln!("until the wait: {first:?}");
+    // The flow read; the claim; the checkpoint before the call goes out; the park at the wait.
+    // The Pass states before and after the call write nothing of their own.
+    assert_eq!(first.get("GetItem"), Some(&1), "{first:?}");
+    assert_eq!(first.get("PutItem"), Some(&3), "{first:?}");
+
+    clock.advance(120_000);
+    assert_eq!(svc.sweep().await.unwrap(), 1);
+    requests.take(); // the sweep's index queries
+    // Two deliveries of the same continuation: the one asked for at the park, and the sweep's.
+    let deliveries = recorder.take();
+    assert_eq!(deliveries.len(), 2, "{deliveries:?}");
+    assert!(matches!(
+        svc.continue_execution(&deliveries[0], "sweep")
+            .await
+            .unwrap(),
+        Continued::Drove { .. }
+    ));
+    let rest = requests.take();
+    eprintln!("after the wait: {rest:?}");
+    // The execution read, its lease, the final write.
+    assert_eq!(rest.get("GetItem"), Some(&1), "{rest:?}");
+    assert_eq!(rest.get("PutItem"), Some(&2), "{rest:?}");
+    // The duplicate costs one read and writes nothing.
+    assert_eq!(
+        svc.continue_execution(&deliveries[1], "again")
+            .await
+            .unwrap(),
+        Continued::Skipped
+    );
+    let duplicate = requests.take();
+    assert_eq!(duplicate, BTreeMap::from([("GetItem".to_owned(), 1)]));
+    let done = store.get_execution("mixed", "m").await.unwrap().unwrap();
+    assert_eq!(done.status.as_str(), "Succeeded");
+    assert_eq!(done.output.as_deref(), Some(r#"{"status":200}"#));
 }
