@@ -45,7 +45,7 @@ lint:
 ## (cold start, peak memory, size, loopback requests/s) and the peer comparison.
 bench: venv release
 	./scripts/with-moto.sh $(CARGO) bench
-	.venv/bin/python scripts/measure.py --json target/measure.json > target/measure.md
+	./scripts/with-moto.sh .venv/bin/python scripts/measure.py --json target/measure.json > target/measure.md
 	./scripts/peer-bench.sh > target/peer.md
 	.venv/bin/python scripts/bench-summary.py
 
@@ -57,7 +57,7 @@ release:
 ## (scripts/measure.py): Markdown in target/measure.md, numbers in target/measure.json.
 .PHONY: measure
 measure: venv release
-	.venv/bin/python scripts/measure.py --json target/measure.json > target/measure.md
+	./scripts/with-moto.sh .venv/bin/python scripts/measure.py --json target/measure.json > target/measure.md
 
 clean:
 	$(CARGO) clean

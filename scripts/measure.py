@@ -15,7 +15,9 @@ same numbers as JSON.
    GET invocation/next; "first answer" is spawn -> the response POST for an HTTP API 2.0
    (API Gateway payload 2.0) ListFlows event, queued before the spawn. Then interleaved pairs
    of starts with and without the system's TLS root certificates (SSL_CERT_FILE/SSL_CERT_DIR
-   naming an empty file and directory) show what loading them costs.
+   naming an empty file and directory) show what loading them costs. With
+   FNF_TEST_DYNAMODB_ENDPOINT set (`make bench` runs this under scripts/with-moto.sh), the same
+   starts again with the DynamoDB store against that server.
 2. Peak memory: VmHWM (peak resident set) from /proc/<pid>/status just before the process is
    killed, one fresh Lambda-mode process per case: idle after one ListFlows; a 64 KiB input
    through a one-Pass flow; a Map over 10,000 items; the same Map with a 200 ms response
@@ -589,8 +591,10 @@ def measure_cold_start(binary: Path, work: Path, runs: int) -> dict:
         f"cold start, {pairs} interleaved pairs: ready {statistics.median(with_roots) * 1000:.1f} ms with the "
         f"system roots, {statistics.median(without_roots) * 1000:.1f} ms with an empty root store"
     )
+    dynamodb = measure_cold_start_dynamodb(binary, work, runs)
     return {
         "runs": runs,
+        "dynamodb": dynamodb,
         "event": "HTTP API (payload 2.0) POST / {\"Action\":\"ListFlows\"}, queued before the spawn",
         "ready": summary_ms(ready),
         "first_answer": summary_ms(answer),
@@ -604,6 +608,30 @@ def measure_cold_start(binary: Path, work: Path, runs: int) -> dict:
             "system_roots": system_roots(),
         },
     }
+
+
+def measure_cold_start_dynamodb(binary: Path, work: Path, runs: int) -> dict | None:
+    """The same cold start with the DynamoDB store (the SDK's configuration and client are made
+    before the first event; its ListFlows is a Query), against the DynamoDB-compatible server
+    named by FNF_TEST_DYNAMODB_ENDPOINT (`scripts/with-moto.sh` starts moto); None without one."""
+    endpoint = os.environ.get("FNF_TEST_DYNAMODB_ENDPOINT")
+    if not endpoint:
+        log("cold start in DynamoDB mode skipped: FNF_TEST_DYNAMODB_ENDPOINT is not set (make bench sets it)")
+        return None
+    table = f"fnf-measure-{os.getpid()}"
+    aws = {"AWS_ENDPOINT_URL_DYNAMODB": endpoint, "TABLE_NAME": table, "FNF_STORE": "dynamodb"}
+    env = lambda_env(0, work)
+    env.update(aws)
+    made = subprocess.run([str(binary), "create-table", table], env=env, capture_output=True, text=True, timeout=60)
+    if made.returncode != 0:
+        raise MeasureError(f"create-table failed: {made.stderr[-500:]}")
+    ready, answer = [], []
+    for i in range(runs):
+        r, a = cold_start_once(binary, work, aws)
+        ready.append(r)
+        answer.append(a)
+        log(f"cold start (DynamoDB) {i + 1}/{runs}: ready {r * 1000:.1f} ms, first answer {a * 1000:.1f} ms")
+    return {"endpoint": endpoint, "ready": summary_ms(ready), "first_answer": summary_ms(answer)}
 
 
 def system_roots() -> str:
@@ -972,14 +1000,24 @@ def markdown(r: dict) -> str:
         for key, label in (("ready", "spawn → first `GET /runtime/invocation/next`"), ("first_answer", "spawn → first response (HTTP API 2.0 ListFlows)")):
             s = c[key]
             lines.append(f"| {label} | {s['median_ms']} ms | {s['p90_ms']} ms | {s['min_ms']} ms | {s['max_ms']} ms |")
+        d = c.get("dynamodb")
+        if d:
+            for key, label in (("ready", "DynamoDB store: spawn → first `GET /runtime/invocation/next`"), ("first_answer", "DynamoDB store: spawn → first response (a Query to moto)")):
+                s = d[key]
+                lines.append(f"| {label} | {s['median_ms']} ms | {s['p90_ms']} ms | {s['min_ms']} ms | {s['max_ms']} ms |")
         lines += [
             "",
             f"The first invocation itself (answer − ready, median) takes {c['first_answer_minus_ready_median_ms']} ms.",
         ]
+        if d:
+            lines.append(
+                f"DynamoDB mode ran against moto at {d['endpoint']} (a local Python server: its answer time, not "
+                "DynamoDB's, dominates the first response)."
+            )
         rs = c.get("root_store")
         if rs:
             lines.append(
-                f"Loading the TLS root certificates is a large part of it: over {rs['pairs']} interleaved pairs, ready is "
+                f"TLS root certificates are read on the first outbound https call, not at start: over {rs['pairs']} interleaved pairs, ready is "
                 f"{rs['ready_median_ms_system_roots']} ms (median) with this machine's roots ({rs['system_roots']}) and "
                 f"{rs['ready_median_ms_empty_roots']} ms with `SSL_CERT_FILE`/`SSL_CERT_DIR` naming an empty file and directory."
             )
