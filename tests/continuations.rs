@@ -96,11 +96,16 @@ async fn deliver_all(
 /// The execution's history, read from the store in large pages (the API pages by 100 at most,
 /// which would turn 40,000 events into 400 round trips to moto).
 async fn history(store: &dyn fnf_lambda::store::Store, name: &str) -> Vec<(u64, String, String)> {
+    let exec = store
+        .get_execution("loop", name)
+        .await
+        .expect("read")
+        .expect("the execution");
     let mut events = Vec::new();
     let mut after = None;
     loop {
         let page = store
-            .list_history("loop", name, 5_000, after)
+            .execution_history(&exec, 5_000, after)
             .await
             .expect("history");
         events.extend(page.items.into_iter().map(|e| (e.id, e.kind, e.step_name)));

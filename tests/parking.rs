@@ -103,9 +103,15 @@ async fn a_two_minute_wait_costs_nothing_while_parked(backend: Backend) {
     )
     .await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
+    let ended = counting
+        .inner
+        .get_execution("hold", "h")
+        .await
+        .unwrap()
+        .unwrap();
     let history = counting
         .inner
-        .list_history("hold", "h", 100, None)
+        .execution_history(&ended, 100, None)
         .await
         .unwrap()
         .items;

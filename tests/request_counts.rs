@@ -21,9 +21,11 @@ use fnf_lambda::service::{Budgets, Service};
 use fnf_lambda::store::Store;
 use fnf_lambda::store::dynamo::DynamoStore;
 
-/// Counts requests by their DynamoDB operation (the `x-amz-target` header).
+/// Counts requests by their DynamoDB operation (the `x-amz-target` header), and keeps the
+/// body sizes of PutItem requests (an item's size, which DynamoDB bills by the KB, plus a few
+/// hundred bytes of JSON around it).
 #[derive(Debug, Default, Clone)]
-struct Requests(Arc<Mutex<BTreeMap<String, u64>>>);
+struct Requests(Arc<Mutex<BTreeMap<String, u64>>>, Arc<Mutex<Vec<usize>>>);
 
 impl Intercept for Requests {
     fn name(&self) -> &'static str {
@@ -42,6 +44,10 @@ impl Intercept for Requests {
             .get("x-amz-target")
             .unwrap_or("?");
         let op = target.rsplit('.').next().unwrap_or(target).to_owned();
+        if op == "PutItem" {
+            let size = context.request().body().bytes().map_or(0, <[u8]>::len);
+            self.1.lock().unwrap().push(size);
+        }
         *self.0.lock().unwrap().entry(op).or_default() += 1;
         Ok(())
     }
@@ -49,7 +55,13 @@ impl Intercept for Requests {
 
 impl Requests {
     fn take(&self) -> BTreeMap<String, u64> {
+        self.1.lock().unwrap().clear();
         std::mem::take(&mut *self.0.lock().unwrap())
+    }
+
+    /// Body sizes of the PutItem requests since the last `take`.
+    fn put_sizes(&self) -> Vec<usize> {
+        self.1.lock().unwrap().clone()
     }
 }
 
@@ -71,17 +83,18 @@ async fn counted_store() -> (DynamoStore, Requests) {
     (store, requests)
 }
 
-async fn event_count(store: &DynamoStore, name: &str) -> u64 {
+/// The execution's history events: how many were stored as items of their own, and how many
+/// came in the execution's final record.
+async fn event_count(store: &DynamoStore, flow: &str, name: &str) -> (u64, u64) {
+    let exec = store.get_execution(flow, name).await.unwrap().unwrap();
+    let kept = exec.history.len() as u64;
     let (mut count, mut after) = (0, None);
     loop {
-        let page = store
-            .list_history("loop", name, 5_000, after)
-            .await
-            .unwrap();
+        let page = store.execution_history(&exec, 5_000, after).await.unwrap();
         count += page.items.len() as u64;
         match page.next_after {
             Some(a) => after = Some(a.parse().unwrap()),
-            None => return count,
+            None => return (count - kept, kept),
         }
     }
 }
@@ -109,20 +122,22 @@ async fn a_thousand_transitions_in_one_call() {
     .await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
     let counts = requests.take();
-    let events = event_count(&store, "one").await;
+    let (stored, kept) = event_count(&store, "loop", "one").await;
     eprintln!(
-        "one call: {counts:?} = {} requests, {events} history events",
+        "one call: {counts:?} = {} requests, {stored} history events stored in batches, {kept} in the final record",
         total(&counts)
     );
-    // Read the flow; claim; history in batches of 25; the final write. No reads of the execution.
+    // Read the flow; claim; history in batches of 25 (too many events to come with the final
+    // write); the final write. No reads of the execution.
+    assert_eq!((stored, kept), (2_008, 0));
     assert_eq!(counts.get("GetItem"), Some(&1), "{counts:?}");
     assert_eq!(counts.get("PutItem"), Some(&2), "claim + final: {counts:?}");
     assert_eq!(
         counts.get("BatchWriteItem"),
-        Some(&events.div_ceil(25)),
+        Some(&stored.div_ceil(25)),
         "{counts:?}"
     );
-    assert_eq!(total(&counts), 3 + events.div_ceil(25), "{counts:?}");
+    assert_eq!(total(&counts), 3 + stored.div_ceil(25), "{counts:?}");
 
     // Warm: the flow was read a moment ago, so a short flow costs its two writes and no read.
     requests.take();
@@ -138,11 +153,66 @@ async fn a_thousand_transitions_in_one_call() {
     .await;
     assert_eq!(short["Status"], "Succeeded", "{short}");
     let counts = requests.take();
-    let events = event_count(&store, "two").await;
-    eprintln!("warm short flow: {counts:?}, {events} history events");
-    assert_eq!(counts.get("GetItem"), None, "no read: {counts:?}");
-    assert_eq!(counts.get("PutItem"), Some(&2), "claim + final: {counts:?}");
-    assert_eq!(total(&counts), 2 + events.div_ceil(25), "{counts:?}");
+    let (stored, kept) = event_count(&store, "loop", "two").await;
+    eprintln!("warm short flow: {counts:?}, {kept} history events in the final record");
+    // Two writes in all: the final one carries the whole history.
+    assert_eq!((stored, kept), (0, 12));
+    assert_eq!(
+        counts,
+        BTreeMap::from([("PutItem".to_owned(), 2)]),
+        "claim + final, no read"
+    );
+}
+
+/// docs/cost.md's example: ten Pass states.
+fn ten_pass_states() -> String {
+    let mut text =
+        "Type: StateMachine\nSpecVersion: v1\nName: ten\nStartAt: s1\nStates:\n".to_owned();
+    for i in 1..=10 {
+        let next = if i == 10 {
+            "End: true".to_owned()
+        } else {
+            format!("Next: s{}", i + 1)
+        };
+        text += &format!("  - Type: Pass\n    Name: s{i}\n    {next}\n");
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_ten_state_flow_is_two_small_writes() {
+    let (store, requests) = counted_store().await;
+    let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock)).with_flow_cache(60_000);
+    create_flow(&svc, "ten", &ten_pass_states(), "DEFAULT").await;
+    let start = |name: &'static str| {
+        let svc = &svc;
+        async move {
+            ok(
+                svc,
+                &[
+                    ("Action", "StartExecution"),
+                    ("FlowName", "ten"),
+                    ("ExecutionName", name),
+                    ("Input", r#"{"order":"A-1001","amount":42}"#),
+                ],
+            )
+            .await
+        }
+    };
+    assert_eq!(start("cold").await["Status"], "Succeeded");
+    requests.take();
+    assert_eq!(start("warm").await["Status"], "Succeeded");
+    let sizes = requests.put_sizes();
+    let counts = requests.take();
+    let (stored, kept) = event_count(&store, "ten", "warm").await;
+    eprintln!(
+        "ten states, warm: {counts:?}; PutItem bodies {sizes:?} bytes; {kept} events in the final record"
+    );
+    assert_eq!((stored, kept), (0, 22));
+    assert_eq!(counts, BTreeMap::from([("PutItem".to_owned(), 2)]));
+    // What DynamoDB bills: a write unit per started KB of the item. The claim holds the
+    // definition and input; the final record adds the output and the 22 events.
+    assert!(sizes[0] < 1_536 && sizes[1] < 3_072, "{sizes:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,7 +257,8 @@ async fn ten_thousand_transitions_across_continuations() {
     assert_eq!(after.status.as_str(), "Succeeded", "{started}");
     assert!(invocations > 2, "the budget forced hand-overs");
     let counts = requests.take();
-    let events = event_count(&store, "many").await;
+    let (stored, kept) = event_count(&store, "loop", "many").await;
+    let events = stored + kept;
     let n = total(&counts) - 2; // the two reads of the execution above are the test's own
     eprintln!(
         "across {invocations} invocations: {counts:?} = {n} requests for 10,003 transitions ({:.3} per transition), {events} events, checkpoint {checkpoint_bytes} bytes",
@@ -297,9 +368,10 @@ async fn writes_only_at_task_boundaries_waits_and_the_end() {
     ));
     let rest = requests.take();
     eprintln!("after the wait: {rest:?}");
-    // The execution read, its lease, the final write.
+    // The execution read, its lease, the final write with the last events.
     assert_eq!(rest.get("GetItem"), Some(&1), "{rest:?}");
     assert_eq!(rest.get("PutItem"), Some(&2), "{rest:?}");
+    assert_eq!(rest.get("BatchWriteItem"), None, "{rest:?}");
     // The duplicate costs one read and writes nothing.
     assert_eq!(
         svc.continue_execution(&deliveries[1], "again")

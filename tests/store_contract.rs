@@ -20,7 +20,7 @@ use accounts::{
 };
 use running::{
     due_index_follows_running_executions, history_is_idempotent_ordered_and_paged,
-    history_pages_past_a_megabyte,
+    history_pages_past_a_megabyte, kept_history_comes_with_the_record,
 };
 use slots::{
     concurrent_acquires_fill_the_limit_exactly, lowering_the_limit_keeps_the_holders,
@@ -451,6 +451,7 @@ contract!(
     big_items_round_trip,
     large_checkpoints_round_trip,
     history_is_idempotent_ordered_and_paged,
+    kept_history_comes_with_the_record,
     due_index_follows_running_executions,
     history_pages_past_a_megabyte,
     concurrent_publishes_number_once,

@@ -18,13 +18,13 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     let name = params::name(p, "ExecutionName")?;
     let limit = params::limit(p, DEFAULT_LIMIT, MAX_LIMIT)?;
     let after = params::next_event_token(p)?;
-    if svc.store.get_execution(flow, name).await?.is_none() {
+    let Some(exec) = svc.store.get_execution(flow, name).await? else {
         return Err(FnfError::ExecutionNotExists {
             flow: flow.to_owned(),
             execution: name.to_owned(),
         });
-    }
-    let page = svc.store.list_history(flow, name, limit, after).await?;
+    };
+    let page = svc.store.execution_history(&exec, limit, after).await?;
     Ok(views::page("Events", &page, event))
 }
 

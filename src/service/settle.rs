@@ -21,6 +21,12 @@ pub const EXECUTION_TIMEOUT_ERROR: &str = "FnF.Timeout";
 /// and reads back (a 10,000-item Map over small items parks in a few hundred KB).
 pub const MAX_CHECKPOINT_BYTES: usize = 4 * 1024 * 1024;
 const CHECKPOINT_TOO_LARGE: &str = "FnF.CheckpointTooLarge";
+/// At most this much of an ending execution's history is kept in its final record: a 10-state
+/// flow's 22 events fit, and the record stays well within a DynamoDB item beside the largest
+/// definition, input and output.
+const MAX_KEPT_HISTORY_BYTES: usize = 16 * 1024;
+/// An event's bytes besides its text fields, kept: id, times, punctuation.
+const KEPT_EVENT_OVERHEAD: usize = 48;
 
 /// What a checkpoint write found.
 pub(super) enum Saved {
@@ -39,7 +45,7 @@ impl Service {
         outcome: Outcome,
         events: Vec<HistoryEvent>,
     ) -> Result<ExecutionRecord, FnfError> {
-        self.put_history(&exec, events).await?;
+        self.keep_history(&mut exec, events).await?;
         let now = self.clock.now_ms();
         let expected = match outcome {
             Outcome::Succeeded { output } => {
@@ -60,7 +66,7 @@ impl Service {
         mut exec: ExecutionRecord,
         events: Vec<HistoryEvent>,
     ) -> Result<ExecutionRecord, FnfError> {
-        self.put_history(&exec, events).await?;
+        self.keep_history(&mut exec, events).await?;
         exec.error = Some(EXECUTION_TIMEOUT_ERROR.to_owned());
         exec.cause = Some(format!(
             "the execution ran longer than its timeout of {} s",
@@ -198,6 +204,28 @@ impl Service {
                 "the execution's state ({size} bytes) exceeds the checkpoint limit of {MAX_CHECKPOINT_BYTES} bytes"
             ),
         }
+    }
+
+    /// The last events of an ending execution: kept in its final record when they are few
+    /// (written with it, by the same fenced write), else stored as items of their own.
+    async fn keep_history(
+        &self,
+        exec: &mut ExecutionRecord,
+        events: Vec<HistoryEvent>,
+    ) -> Result<(), FnfError> {
+        let records: Vec<HistoryRecord> = events.into_iter().map(history_record).collect();
+        let size: usize = records
+            .iter()
+            .map(|e| e.kind.len() + e.step_name.len() + e.detail.len() + KEPT_EVENT_OVERHEAD)
+            .sum();
+        if size <= MAX_KEPT_HISTORY_BYTES {
+            exec.history = records;
+            return Ok(());
+        }
+        Ok(self
+            .store
+            .put_history(&exec.flow, &exec.name, &records)
+            .await?)
     }
 
     /// Stores history events; ids come from the engine, so a repeated write stores nothing twice.

@@ -5,6 +5,7 @@
 mod accounts;
 pub mod dynamo;
 pub mod embedded;
+mod history;
 mod records;
 pub mod scoped;
 
@@ -139,7 +140,9 @@ pub trait Store: AccountStore + Send + Sync {
         name: &str,
         events: &[HistoryRecord],
     ) -> Result<(), StoreError>;
-    /// Lists history events in id order, after the event id `after` (exclusive).
+    /// Lists stored history events in id order, after the event id `after` (exclusive). An
+    /// execution's last events may be in its record instead: readers of a whole history use
+    /// [`Store::execution_history`].
     async fn list_history(
         &self,
         flow: &str,
@@ -147,6 +150,19 @@ pub trait Store: AccountStore + Send + Sync {
         limit: usize,
         after: Option<u64>,
     ) -> Result<Page<HistoryRecord>, StoreError>;
+
+    /// `exec`'s history: stored events merged with those kept in its record.
+    async fn execution_history(
+        &self,
+        exec: &ExecutionRecord,
+        limit: usize,
+        after: Option<u64>,
+    ) -> Result<Page<HistoryRecord>, StoreError> {
+        let stored = self
+            .list_history(&exec.flow, &exec.name, limit, after)
+            .await?;
+        Ok(history::merge(stored, &exec.history, limit, after))
+    }
 
     /// Freezes the flow's current definition as its next version (1, 2, 3...): the number
     /// comes from one atomic write on the flow, so concurrent publishes never share one.

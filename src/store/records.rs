@@ -105,6 +105,13 @@ pub struct ExecutionRecord {
     /// limit); its end gives the slot back (through the same outbox as the report).
     #[serde(default)]
     pub holds_slot: bool,
+    /// History events kept in the execution's own record, written with its final, fenced
+    /// write rather than as items of their own: the last events of an execution, when they are
+    /// few (see `service::settle`). A short flow then costs two writes in all, and a DynamoDB
+    /// write unit pays for a KB of events rather than one. Readers merge them with the stored
+    /// events (`Store::execution_history`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub history: Vec<HistoryRecord>,
 }
 
 /// A task token: the callback task of an execution that waits on it, and its result once
@@ -177,6 +184,7 @@ impl ExecutionRecord {
             definition: String::new(),
             flow_type: String::new(),
             checkpoint: None,
+            history: Vec::new(),
             ..self.clone()
         }
     }

@@ -161,3 +161,45 @@ pub async fn history_pages_past_a_megabyte(store: Arc<dyn Store>) {
         .unwrap();
     assert_eq!((rest.items.len(), rest.next_after), (20, None));
 }
+
+pub async fn kept_history_comes_with_the_record(store: Arc<dyn Store>) {
+    let events: Vec<_> = (1..=8).map(event).collect();
+    let mut e = exec("f", "kept", 1);
+    store.claim_execution(&e).await.unwrap();
+    store.put_history("f", "kept", &events[..5]).await.unwrap();
+    // Left over by an invocation that was fenced off: the record's event 7 wins over it.
+    let stale = HistoryRecord {
+        detail: r#"{"stale":true}"#.into(),
+        ..event(7)
+    };
+    store.put_history("f", "kept", &[stale]).await.unwrap();
+    e.history = events[5..].to_vec();
+    let expected = e.close(ExecutionStatus::Succeeded, 9);
+    store.update_execution(&e, expected).await.unwrap();
+
+    let read = store.get_execution("f", "kept").await.unwrap().unwrap();
+    assert_eq!(read.history, events[5..]);
+    let whole = store.execution_history(&read, 100, None).await.unwrap();
+    assert_eq!(
+        (whole.items.as_slice(), whole.next_after),
+        (events.as_slice(), None)
+    );
+    let mut paged = Vec::new();
+    let mut after = None;
+    loop {
+        let page = store.execution_history(&read, 3, after).await.unwrap();
+        assert!(page.items.len() <= 3);
+        paged.extend(page.items);
+        match page.next_after {
+            Some(a) => after = Some(a.parse().unwrap()),
+            None => break,
+        }
+    }
+    assert_eq!(paged, events, "pages of 3 across stored and kept events");
+    // Listings carry no history.
+    let listed = store
+        .list_executions("f", &ExecutionFilter::default(), 10, None)
+        .await
+        .unwrap();
+    assert!(listed.items.iter().all(|x| x.history.is_empty()));
+}

@@ -154,6 +154,10 @@ pub fn exec_to_item(e: &ExecutionRecord) -> Item {
         ("holds_slot", e.holds_slot.then(|| n(1))),
         (DUE_MS, due.map(n)),
         (DUE_SHARD, due.map(|_| s(due_shard(&e.flow, &e.name)))),
+        (
+            KEPT_EVENTS,
+            (!e.history.is_empty()).then(|| s(kept_events(&e.history))),
+        ),
     ];
     item.extend(
         optional
@@ -187,7 +191,55 @@ pub fn exec_from_item(item: &Item) -> Result<ExecutionRecord, StoreError> {
         due_ms: r.opt_n(DUE_MS)?,
         callback_token: r.opt_s("callback_token")?,
         holds_slot: r.opt_n::<u8>("holds_slot")? == Some(1),
+        history: match r.opt_s(KEPT_EVENTS)? {
+            Some(text) => kept_events_from(&text)?,
+            None => Vec::new(),
+        },
     })
+}
+
+/// The execution's kept history events (`ExecutionRecord::history`), as one JSON array of
+/// `[id, type, step, scheduled id or null, time, detail]`: positions rather than field
+/// names, since every byte of the item is paid for on each write.
+const KEPT_EVENTS: &str = "events";
+
+type KeptEvent = (u64, String, String, Option<u64>, i64, String);
+type KeptEventRef<'a> = (u64, &'a str, &'a str, Option<u64>, i64, &'a str);
+
+fn kept_events(events: &[HistoryRecord]) -> String {
+    let rows: Vec<KeptEventRef> = events
+        .iter()
+        .map(|e| {
+            let (kind, step, detail) = (&e.kind, &e.step_name, &e.detail);
+            (
+                e.id,
+                kind.as_str(),
+                step.as_str(),
+                e.schedule_event_id,
+                e.time_ms,
+                detail.as_str(),
+            )
+        })
+        .collect();
+    serde_json::to_string(&rows).unwrap_or_default()
+}
+
+fn kept_events_from(text: &str) -> Result<Vec<HistoryRecord>, StoreError> {
+    let rows: Vec<KeptEvent> =
+        serde_json::from_str(text).map_err(|e| corrupt(KEPT_EVENTS, &e.to_string()))?;
+    Ok(rows
+        .into_iter()
+        .map(
+            |(id, kind, step_name, schedule_event_id, time_ms, detail)| HistoryRecord {
+                id,
+                kind,
+                step_name,
+                schedule_event_id,
+                time_ms,
+                detail,
+            },
+        )
+        .collect())
 }
 
 pub fn due_from_item(item: &Item) -> Result<DueExecution, StoreError> {
