@@ -761,7 +761,75 @@ def measure_memory(binary: Path, work: Path, map_items: int) -> dict:
         )
     e = out["map_over_budget"]
     log(f"Map x{count} over a {budget_ms} ms budget: {e['status']} {e['error'] or ''} {e['cause'] or ''}")
+
+    # (e) the heaviest live state we know within the default limits: 100 concurrent Map
+    # iterations, each holding a copy of a 64 KiB array of small numbers (JSON's densest form:
+    # about 16 bytes of memory per input byte) while they all wait.
+    with LambdaProcess(binary, work) as lp:
+        lp.wait_ready()
+        expect_ok(lp.invoke(direct("CreateFlow", Name="w", Type="DEFAULT", Definition=WIDE_DATA_FLOW)), "CreateFlow")
+        text = wide_data_input(MAX_MAP_CONCURRENCY)
+        t = time.monotonic()
+        a = expect_ok(lp.invoke(direct("StartExecution", FlowName="w", ExecutionName="wide", Input=text), timeout=120), "StartExecution")
+        end = t + 90
+        while a.get("Status") == "Running" and time.monotonic() < end:
+            a = expect_ok(
+                lp.invoke(direct("DescribeExecution", FlowName="w", ExecutionName="wide", WaitTimeSeconds=10), timeout=30),
+                "DescribeExecution",
+            )
+        out["map_wide_data"] = mem_entry(
+            lp.memory(),
+            what=f"a Map of {MAX_MAP_CONCURRENCY} concurrent iterations, each holding a 64 KiB array of small numbers",
+            status=a.get("Status"),
+            error=a.get("ErrorCode"),
+            execution_ms=round((time.monotonic() - t) * 1000, 1),
+        )
+    log(f"memory, wide live data: {out['map_wide_data']['peak_rss_mib']} MiB ({a.get('Status')})")
     return out
+
+
+# What measure_memory's case (e) runs: every iteration copies the execution input's `list`,
+# then all wait one second together (slept out in place), then drop the copy.
+WIDE_DATA_FLOW = """Type: StateMachine
+SpecVersion: v1
+Name: wide
+StartAt: fan
+States:
+  - Type: Map
+    Name: fan
+    ItemsPath: $Input.items
+    MaxConcurrency: 100
+    Processor:
+      StartAt: load
+      States:
+        - Type: Pass
+          Name: load
+          OutputConstructor:
+            i.$: $Input.i
+            copy.$: $Context.Execution.Input.list
+          Next: hold
+        - Type: Wait
+          Name: hold
+          Seconds: 1
+          Next: done
+        - Type: Pass
+          Name: done
+          OutputConstructor:
+            i.$: $Input.i
+          End: true
+    End: true
+"""
+MAX_MAP_CONCURRENCY = 100  # README's limit on Map MaxConcurrency
+
+
+def wide_data_input(iterations: int) -> str:
+    """`items` for `iterations` iterations and `list`, as many 1s as fit the 64 KiB input."""
+    doc = {"items": [{"i": i} for i in range(iterations)], "list": []}
+    room = MAX_INPUT_BYTES - len(json.dumps(doc, separators=(",", ":"))) - 2
+    doc["list"] = [1] * (room // 2)
+    text = json.dumps(doc, separators=(",", ":"))
+    assert len(text) <= MAX_INPUT_BYTES, len(text)
+    return text
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1030,7 +1098,7 @@ def markdown(r: dict) -> str:
             "| case | peak RSS | RSS at the end | fits 128 MB Lambda |",
             "|---|---|---|---|",
         ]
-        for key in ("idle", "input_64k", "map", "map_over_budget"):
+        for key in ("idle", "input_64k", "map", "map_over_budget", "map_wide_data"):
             if key in m:
                 e = m[key]
                 lines.append(
