@@ -266,28 +266,15 @@ pub(super) fn describe_value(v: &Value) -> String {
     }
 }
 
-/// Refuse state data larger than `MAX_STATE_DATA_BYTES` once serialized.
+/// Refuse state data larger than `MAX_STATE_DATA_BYTES` once serialized; the bytes counted
+/// go to the live-state meter.
 pub(super) fn check_size(what: &str, data: &Value) -> Result<(), String> {
-    struct Counter(usize);
-    impl std::io::Write for Counter {
-        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-            self.0 += buf.len();
-            if self.0 > MAX_STATE_DATA_BYTES {
-                // Stop serializing early: the answer is already known.
-                return Err(std::io::Error::other("too large"));
-            }
-            Ok(buf.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let mut c = Counter(0);
-    let _ = serde_json::to_writer(&mut c, data);
-    if c.0 > MAX_STATE_DATA_BYTES {
+    let size = super::meter::json_len(data, MAX_STATE_DATA_BYTES);
+    if size > MAX_STATE_DATA_BYTES {
         return Err(format!(
             "{what} is larger than {MAX_STATE_DATA_BYTES} bytes of JSON"
         ));
     }
+    super::meter::count(size);
     Ok(())
 }

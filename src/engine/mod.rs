@@ -6,6 +6,7 @@
 mod events;
 mod fork;
 mod mapping;
+mod meter;
 mod recovery;
 mod run;
 mod state;
@@ -20,6 +21,7 @@ pub use events::{EventKind, HistoryEvent};
 use events::{Log, short};
 pub use mapping::kind_of;
 use mapping::{Env, check_size};
+pub use meter::{MAX_STATE_BYTES, STATE_TOO_LARGE_ERROR};
 use run::{Rt, Step, Thread};
 
 type Object = Map<String, Value>;
@@ -38,6 +40,8 @@ pub struct Checkpoint {
     root: Option<Thread>,
     log: Log,
     outcome: Option<Done>,
+    #[serde(skip)]
+    grown: meter::Grown,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -174,6 +178,7 @@ pub fn start(_flow: &Flow, input: Map<String, Value>) -> Checkpoint {
         root: None,
         log: Log::default(),
         outcome: None,
+        grown: meter::Grown::default(),
     }
 }
 
@@ -181,6 +186,19 @@ pub fn start(_flow: &Flow, input: Map<String, Value>) -> Checkpoint {
 /// `max_transitions` states were entered in this call (0 counts as 1 so every call makes
 /// progress).
 pub fn advance(
+    flow: &Flow,
+    cp: &mut Checkpoint,
+    ctx: &ExecutionContext,
+    now_ms: i64,
+    max_transitions: u32,
+) -> Progress {
+    meter::begin(cp.grown);
+    let progress = advance_metered(flow, cp, ctx, now_ms, max_transitions);
+    cp.grown = meter::end();
+    progress
+}
+
+fn advance_metered(
     flow: &Flow,
     cp: &mut Checkpoint,
     ctx: &ExecutionContext,
@@ -195,6 +213,7 @@ pub fn advance(
         root,
         log,
         outcome,
+        grown: _,
     } = cp;
     let mut rt = Rt {
         flow,
@@ -220,21 +239,32 @@ pub fn advance(
             }
         }
     };
-    let result = match rt.run_thread(&flow.root, thread, 0) {
-        Step::Budget => return Progress::Yielded,
-        Step::Blocked => {
-            run::announce(thread, &mut rt);
-            return Progress::Suspended {
-                tasks: std::mem::take(&mut rt.announce),
-                wake_at_ms: rt.wake,
-            };
+    let result = loop {
+        match rt.run_thread(&flow.root, thread, 0) {
+            // The live state grew enough to be measured (see `meter`): within the limit, this
+            // call carries on where the thread stopped.
+            Step::Budget if meter::due() => {
+                if let Err(cause) = meter::measure(thread) {
+                    break Err((STATE_TOO_LARGE_ERROR.to_owned(), cause));
+                }
+            }
+            Step::Budget => return Progress::Yielded,
+            Step::Blocked => {
+                run::announce(thread, &mut rt);
+                return Progress::Suspended {
+                    tasks: std::mem::take(&mut rt.announce),
+                    wake_at_ms: rt.wake,
+                };
+            }
+            Step::Done(Ok(v)) => {
+                break match flow.kind {
+                    FlowType::CloudFlow => Ok(v),
+                    FlowType::Fdl => flow_output(flow, rt.input, ctx, &thread.data, &v)
+                        .map_err(|c| (RUNTIME_ERROR.to_string(), c)),
+                };
+            }
+            Step::Done(Err(f)) => break Err((f.error, f.cause)),
         }
-        Step::Done(Ok(v)) => match flow.kind {
-            FlowType::CloudFlow => Ok(v),
-            FlowType::Fdl => flow_output(flow, rt.input, ctx, &thread.data, &v)
-                .map_err(|c| (RUNTIME_ERROR.to_string(), c)),
-        },
-        Step::Done(Err(f)) => Err((f.error, f.cause)),
     };
     end(&mut rt, root, outcome, result)
 }

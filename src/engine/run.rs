@@ -165,7 +165,8 @@ impl Rt<'_> {
             let act = std::mem::replace(&mut th.act, Act::Enter);
             let step = match act {
                 Act::Enter => {
-                    if self.used >= self.budget {
+                    // Stop to let `advance` measure the live state when it grew (`meter`).
+                    if self.used >= self.budget || super::meter::due() {
                         return Step::Budget;
                     }
                     self.used += 1;

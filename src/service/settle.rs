@@ -19,8 +19,9 @@ pub const EXECUTION_TIMEOUT_ERROR: &str = "FnF.Timeout";
 /// Largest checkpoint of an execution. DynamoDB keeps one beyond what fits in the execution's
 /// item in parts beside it (`store/dynamo/spill.rs`); this bounds what one invocation writes
 /// and reads back (a 10,000-item Map over small items parks in a few hundred KB).
-pub const MAX_CHECKPOINT_BYTES: usize = 4 * 1024 * 1024;
-const CHECKPOINT_TOO_LARGE: &str = "FnF.CheckpointTooLarge";
+/// The engine fails an execution whose live state outgrows it before it comes to this.
+pub const MAX_CHECKPOINT_BYTES: usize = crate::engine::MAX_STATE_BYTES;
+const CHECKPOINT_TOO_LARGE: &str = crate::engine::STATE_TOO_LARGE_ERROR;
 /// At most this much of an ending execution's history is kept in its final record: a 10-state
 /// flow's 22 events fit, and the record stays well within a DynamoDB item beside the largest
 /// definition, input and output.
