@@ -388,6 +388,12 @@ async fn large_checkpoints_round_trip(store: Arc<dyn Store>) {
         store.get_execution("big", "c").await.unwrap().as_ref(),
         Some(&e)
     );
+    // A view (DescribeExecution's poll) is all of it but the checkpoint.
+    let view = ExecutionRecord {
+        checkpoint: None,
+        ..e.clone()
+    };
+    assert_eq!(store.view_execution("big", "c").await.unwrap(), Some(view));
     // Another large state replaces it; a repeated write of the same state is harmless.
     let mut next = ExecutionRecord {
         checkpoint: Some("[".repeat(300_000) + &"]".repeat(300_000)),

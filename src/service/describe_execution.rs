@@ -31,7 +31,7 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     };
     let deadline = svc.clock.now_ms().saturating_add(wait_ms);
     loop {
-        let exec = svc.store.get_execution(flow, name).await?.ok_or_else(|| {
+        let exec = svc.store.view_execution(flow, name).await?.ok_or_else(|| {
             FnfError::ExecutionNotExists {
                 flow: flow.to_owned(),
                 execution: name.to_owned(),

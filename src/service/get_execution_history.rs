@@ -18,7 +18,7 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     let name = params::name(p, "ExecutionName")?;
     let limit = params::limit(p, DEFAULT_LIMIT, MAX_LIMIT)?;
     let after = params::next_event_token(p)?;
-    let Some(exec) = svc.store.get_execution(flow, name).await? else {
+    let Some(exec) = svc.store.view_execution(flow, name).await? else {
         return Err(FnfError::ExecutionNotExists {
             flow: flow.to_owned(),
             execution: name.to_owned(),

@@ -117,6 +117,19 @@ pub trait Store: AccountStore + Send + Sync {
         flow: &str,
         name: &str,
     ) -> Result<Option<ExecutionRecord>, StoreError>;
+    /// The execution to look at, never to write back: without its checkpoint, which a store
+    /// may keep apart and need more reads for (DynamoDB's parts). DescribeExecution polls it.
+    async fn view_execution(
+        &self,
+        flow: &str,
+        name: &str,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        let found = self.get_execution(flow, name).await?;
+        Ok(found.map(|e| ExecutionRecord {
+            checkpoint: None,
+            ..e
+        }))
+    }
     /// Lists executions of a flow by name. Items carry the summary fields only (no input,
     /// output or definition), so that listings stay cheap.
     async fn list_executions(

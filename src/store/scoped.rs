@@ -195,6 +195,18 @@ impl Store for ScopedStore {
         Ok(found.map(|e| self.exec_out(e)))
     }
 
+    async fn view_execution(
+        &self,
+        flow: &str,
+        name: &str,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        let found = self
+            .inner
+            .view_execution(&self.to_inner(flow), name)
+            .await?;
+        Ok(found.map(|e| self.exec_out(e)))
+    }
+
     async fn list_executions(
         &self,
         flow: &str,

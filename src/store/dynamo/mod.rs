@@ -1,6 +1,7 @@
 //! The DynamoDB store: one table, conditional writes for exactly-once naming and fencing.
 
 mod accounts;
+mod history;
 mod item;
 mod schema;
 mod slots;
@@ -14,13 +15,11 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{DisplayErrorContext, ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::put_item::PutItemError;
-use aws_sdk_dynamodb::types::{
-    AttributeValue, PutRequest, ReturnValuesOnConditionCheckFailure, WriteRequest,
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValuesOnConditionCheckFailure};
 
 use self::item::{
-    GSI1, GSI1_PK, GSI1_SK, Item, PK, SK, event_from_item, event_sort_key, event_to_item,
-    exec_from_item, exec_key, exec_to_item, flow_from_item, flow_key, flow_to_item, n, s,
+    GSI1, GSI1_PK, GSI1_SK, Item, PK, SK, exec_from_item, exec_key, exec_to_item, flow_from_item,
+    flow_key, flow_to_item, n, s,
 };
 use super::{
     AliasRecord, Claim, DueExecution, ExecutionFilter, ExecutionRecord, FlowRecord, HistoryRecord,
@@ -322,6 +321,19 @@ impl Store for DynamoStore {
         }
     }
 
+    async fn view_execution(
+        &self,
+        flow: &str,
+        name: &str,
+    ) -> Result<Option<ExecutionRecord>, StoreError> {
+        // One read: a checkpoint kept in parts is left where it is.
+        self.get(exec_key(flow, name))
+            .await?
+            .as_ref()
+            .map(exec_from_item)
+            .transpose()
+    }
+
     async fn list_executions(
         &self,
         flow: &str,
@@ -361,32 +373,7 @@ impl Store for DynamoStore {
         name: &str,
         events: &[HistoryRecord],
     ) -> Result<(), StoreError> {
-        // BatchWriteItem takes 25 items at a time; several batches fly at once.
-        let mut batches = tokio::task::JoinSet::new();
-        for chunk in events.chunks(25) {
-            let requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|e| {
-                    let put = PutRequest::builder()
-                        .set_item(Some(event_to_item(flow, name, e)))
-                        .build()
-                        .map_err(|err| StoreError::Backend(err.to_string()))?;
-                    Ok(WriteRequest::builder().put_request(put).build())
-                })
-                .collect::<Result<_, StoreError>>()?;
-            if batches.len() >= HISTORY_BATCHES_IN_FLIGHT {
-                join_one(&mut batches).await?;
-            }
-            batches.spawn(write_batch(
-                self.client.clone(),
-                self.table.clone(),
-                requests,
-            ));
-        }
-        while !batches.is_empty() {
-            join_one(&mut batches).await?;
-        }
-        Ok(())
+        self.history_put(flow, name, events).await
     }
 
     async fn list_history(
@@ -396,20 +383,7 @@ impl Store for DynamoStore {
         limit: usize,
         after: Option<u64>,
     ) -> Result<Page<HistoryRecord>, StoreError> {
-        let from = event_sort_key(after.map_or(0, |a| a.saturating_add(1)));
-        let key = item::exec_key(flow, name);
-        let pk = key
-            .get(PK)
-            .cloned()
-            .ok_or_else(|| StoreError::Backend("no key".into()))?;
-        let (items, more) = self
-            .query_sort_range(pk, from, event_sort_key(u64::MAX), None, limit)
-            .await?;
-        let items = items
-            .iter()
-            .map(event_from_item)
-            .collect::<Result<Vec<_>, _>>()?;
-        Ok(Page::new(items, more, |e| e.id.to_string()))
+        self.history_list(flow, name, limit, after).await
     }
 
     async fn list_due(&self, now_ms: i64, limit: usize) -> Result<Vec<DueExecution>, StoreError> {
@@ -514,44 +488,4 @@ impl Store for DynamoStore {
     ) -> Result<(), StoreError> {
         self.token_complete(token, flow, result, completed_ms).await
     }
-}
-
-/// Rounds of BatchWriteItem for one chunk before giving up as throttled.
-const MAX_BATCH_ROUNDS: u32 = 6;
-/// History batches written concurrently.
-const HISTORY_BATCHES_IN_FLIGHT: usize = 8;
-
-async fn join_one(
-    batches: &mut tokio::task::JoinSet<Result<(), StoreError>>,
-) -> Result<(), StoreError> {
-    match batches.join_next().await {
-        Some(Ok(result)) => result,
-        Some(Err(e)) => Err(StoreError::Backend(e.to_string())),
-        None => Ok(()),
-    }
-}
-
-/// Writes one batch, sending again what DynamoDB leaves unprocessed (with backoff).
-async fn write_batch(
-    client: Client,
-    table: String,
-    mut pending: Vec<WriteRequest>,
-) -> Result<(), StoreError> {
-    for round in 0..MAX_BATCH_ROUNDS {
-        let out = client
-            .batch_write_item()
-            .request_items(&table, pending)
-            .send()
-            .await
-            .map_err(classify)?;
-        pending = out
-            .unprocessed_items
-            .and_then(|mut left| left.remove(&table))
-            .unwrap_or_default();
-        if pending.is_empty() {
-            return Ok(());
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(20 << round)).await;
-    }
-    Err(StoreError::Throttled)
 }

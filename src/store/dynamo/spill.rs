@@ -14,8 +14,9 @@
 use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
 use sha2::{Digest, Sha256};
 
+use super::DynamoStore;
+use super::history::write_batch;
 use super::item::{self, Item, PK, SK, n, s};
-use super::{DynamoStore, write_batch};
 use crate::store::{ExecutionRecord, StoreError};
 
 /// Checkpoints up to this size stay in the execution's item: with the largest definition

@@ -13,8 +13,9 @@ use aws_sdk_dynamodb::types::{
     Delete, DeleteRequest, Put, ReturnValue, TransactWriteItem, Update, WriteRequest,
 };
 
+use super::history::write_batch;
 use super::item::{Item, PK, Reader, SK, flow_from_item, flow_key, flow_to_item, n, s};
-use super::{DynamoStore, classify, write_batch};
+use super::{DynamoStore, classify};
 use crate::store::{AliasRecord, FlowRecord, Page, Route, StoreError, VersionRecord};
 
 const LAST_VERSION: &str = "last_version";
