@@ -11,38 +11,7 @@ use serde_json::{Map, Value};
 
 /// Map iterations that each copy a 50 KB field of the execution's input and wait: `n` of them
 /// hold about n x 50 KB of live state at once.
-const WIDE_WAIT: &str = "\
-Type: StateMachine
-SpecVersion: v1
-Name: wide
-StartAt: fan
-States:
-  - Type: Map
-    Name: fan
-    ItemsPath: $Input.items
-    MaxConcurrency: 100
-    Processor:
-      StartAt: load
-      States:
-        - Type: Pass
-          Name: load
-          OutputConstructor:
-            i.$: $Input.i
-            copy.$: $Context.Execution.Input.pad
-          Next: hold
-        - Type: Wait
-          Name: hold
-          Seconds: 10
-          Next: done
-        - Type: Pass
-          Name: done
-          OutputConstructor:
-            i.$: $Input.i
-          End: true
-    OutputConstructor:
-      n.$: length($Output.Items)
-    End: true
-";
+const WIDE_WAIT: &str = include_str!("fixtures/wide_wait.yaml");
 
 fn wide_input(iterations: usize) -> Map<String, Value> {
     let items: Vec<Value> = (0..iterations)
@@ -59,10 +28,12 @@ fn live_state_past_the_checkpoint_limit_fails_the_execution() {
     let flow = flow::parse(WIDE_WAIT, FlowType::CloudFlow).unwrap();
     // 60 x 50 KB: under the 4 MiB limit, the iterations wait together and the Map ends.
     let fits = driver::run(&flow, wide_input(60), 0, 10_000).unwrap();
+    let items: Vec<Value> = (0..60).map(|i| serde_json::json!({ "i": i })).collect();
+    let expected = serde_json::json!({ "Items": items });
     assert_eq!(
         fits.outcome,
         Outcome::Succeeded {
-            output: serde_json::from_str(r#"{"n":60}"#).unwrap()
+            output: expected.as_object().unwrap().clone()
         }
     );
     // 100 x 50 KB: the engine measures its live state as it grows and fails the execution

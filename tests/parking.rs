@@ -185,36 +185,7 @@ async fn an_execution_past_its_timeout_ends_timed_out(backend: Backend) {
 
 /// A Map whose iterations each copy a 50 KB field of the execution's input, then wait two
 /// minutes: `n` iterations hold about n x 50 KB of state while parked.
-const WIDE_WAIT: &str = "\
-Type: StateMachine
-SpecVersion: v1
-Name: wide
-StartAt: fan
-States:
-  - Type: Map
-    Name: fan
-    ItemsPath: $Input.items
-    MaxConcurrency: 100
-    Processor:
-      StartAt: load
-      States:
-        - Type: Pass
-          Name: load
-          OutputConstructor:
-            i.$: $Input.i
-            copy.$: $Context.Execution.Input.pad
-          Next: hold
-        - Type: Wait
-          Name: hold
-          Seconds: 120
-          Next: done
-        - Type: Pass
-          Name: done
-          OutputConstructor:
-            i.$: $Input.i
-          End: true
-    End: true
-";
+const WIDE_WAIT: &str = include_str!("fixtures/wide_wait.yaml");
 
 fn wide_input(iterations: usize) -> String {
     let items: Vec<_> = (0..iterations)
