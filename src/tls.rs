@@ -5,8 +5,30 @@
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
+use hyper::body::Body;
 use hyper_rustls::HttpsConnector;
+use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::{TokioExecutor, TokioTimer};
+
+/// Idle pooled connections are dropped after this. A Lambda instance frozen longer finds its
+/// connections closed by the other side: the request fails as I/O and is retried (AWS SDK) or
+/// reported (`HTTP.ConnectionFailed`).
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A pooled client for http and https URLs over [`https_connector`].
+pub fn https_client<B>(
+    connect_timeout: Option<Duration>,
+) -> Client<HttpsConnector<HttpConnector>, B>
+where
+    B: Body + Send + 'static,
+    B::Data: Send,
+{
+    Client::builder(TokioExecutor::new())
+        .pool_timer(TokioTimer::new())
+        .pool_idle_timeout(POOL_IDLE_TIMEOUT)
+        .build(https_connector(connect_timeout))
+}
 
 /// The client TLS configuration. Without root certificates, https connections fail (and say
 /// why in the log once); plain http still works.

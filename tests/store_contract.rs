@@ -21,6 +21,7 @@ use accounts::{
 use running::{
     due_index_follows_running_executions, history_is_idempotent_ordered_and_paged,
     history_pages_past_a_megabyte, kept_history_comes_with_the_record,
+    make_due_moves_only_version_and_due_time,
 };
 use slots::{
     concurrent_acquires_fill_the_limit_exactly, lowering_the_limit_keeps_the_holders,
@@ -63,6 +64,11 @@ fn flow(name: &str) -> FlowRecord {
         modified_ms: 1_000,
         revision: 1,
     }
+}
+
+/// The store refused a conditional write.
+fn is_condition_failed<T>(r: &Result<T, StoreError>) -> bool {
+    matches!(r, Err(StoreError::ConditionFailed))
 }
 
 fn exec(flow: &str, name: &str, started_ms: i64) -> ExecutionRecord {
@@ -458,6 +464,7 @@ contract!(
     large_checkpoints_round_trip,
     history_is_idempotent_ordered_and_paged,
     kept_history_comes_with_the_record,
+    make_due_moves_only_version_and_due_time,
     due_index_follows_running_executions,
     history_pages_past_a_megabyte,
     concurrent_publishes_number_once,

@@ -21,11 +21,6 @@ use aws_smithy_types::retry::ErrorKind;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector as TcpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
-
-/// Idle pooled connections are dropped after this; a Lambda instance frozen longer finds its
-/// connections closed by the other side, and the SDK retries such a request.
-const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
 type Timeouts = (Option<Duration>, Option<Duration>);
 
@@ -49,10 +44,7 @@ impl HttpClient for AwsHttpClient {
         if let Some((_, found)) = connectors.iter().find(|(t, _)| *t == timeouts) {
             return found.clone();
         }
-        let client = Client::builder(TokioExecutor::new())
-            .pool_timer(TokioTimer::new())
-            .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-            .build(crate::tls::https_connector(timeouts.0));
+        let client = crate::tls::https_client(timeouts.0);
         let connector = SharedHttpConnector::new(Connector {
             client,
             read_timeout: timeouts.1,

@@ -14,10 +14,18 @@ pub fn https_client() -> SharedHttpClient {
     SharedHttpClient::new(http::AwsHttpClient::default())
 }
 
-/// Loads the configuration with [`https_client`].
+/// The configuration with [`https_client`], loaded once per process: every AWS client shares
+/// its credentials chain, region and connection pools.
 pub async fn sdk_config() -> aws_config::SdkConfig {
-    aws_config::defaults(aws_config::BehaviorVersion::latest())
-        .http_client(https_client())
-        .load()
+    static CONFIG: tokio::sync::OnceCell<aws_config::SdkConfig> =
+        tokio::sync::OnceCell::const_new();
+    CONFIG
+        .get_or_init(|| async {
+            aws_config::defaults(aws_config::BehaviorVersion::latest())
+                .http_client(https_client())
+                .load()
+                .await
+        })
         .await
+        .clone()
 }

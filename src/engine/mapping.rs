@@ -74,9 +74,24 @@ impl<'a> Env<'a> {
                 FlowType::Fdl => ("map", "item"),
             };
             if first == map {
-                let branch = json!({ item: { "Value": value, "Index": index } });
-                if let Some(found) = lookup(&branch, &p.segments[1..]) {
-                    return Ok(found.clone());
+                // The item's own value is read in place; only a path that wants the whole
+                // `Item` object (or misses) builds it.
+                let found = match &p.segments[1..] {
+                    [Segment::Key(k), Segment::Key(v), deeper @ ..]
+                        if k == item && v == "Value" =>
+                    {
+                        lookup(value, deeper).cloned()
+                    }
+                    [Segment::Key(k), Segment::Key(i)] if k == item && i == "Index" => {
+                        Some(json!(index))
+                    }
+                    rest => {
+                        let branch = json!({ item: { "Value": value, "Index": index } });
+                        lookup(&branch, rest).cloned()
+                    }
+                };
+                if let Some(found) = found {
+                    return Ok(found);
                 }
             }
         }

@@ -160,7 +160,7 @@ impl Service {
         // in between has already looked at the tokens, and only this read sees it parked
         // (module comment). A lost race means the execution moved: look again.
         for _ in 0..WAKE_ATTEMPTS {
-            let Some(mut exec) = self.store.get_execution(flow, name).await? else {
+            let Some(mut exec) = self.store.view_execution(flow, name).await? else {
                 return Ok(());
             };
             let now = self.clock.now_ms();
@@ -168,11 +168,9 @@ impl Service {
             if exec.status.is_ended() || driven {
                 return Ok(());
             }
-            let expected = exec.version;
-            exec.version += 1;
-            exec.due_ms = Some(now);
-            match self.store.update_execution(&exec, expected).await {
+            match self.store.make_due(flow, name, exec.version, now).await {
                 Ok(()) => {
+                    exec.version += 1;
                     self.send_continuation(&exec, None).await;
                     return Ok(());
                 }

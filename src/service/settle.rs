@@ -127,9 +127,9 @@ impl Service {
         state: &DriverState,
         events: Vec<HistoryEvent>,
     ) -> Result<Saved, FnfError> {
-        let Some(checkpoint) = self.encode(state)? else {
-            let failed = self.checkpoint_too_large(state);
-            return self.end(exec, failed, events).await.map(Saved::Lost);
+        let checkpoint = match encode(state)? {
+            Ok(text) => text,
+            Err(failed) => return self.end(exec, failed, events).await.map(Saved::Lost),
         };
         self.put_history(&exec, events).await?;
         let expected = exec.version;
@@ -154,9 +154,9 @@ impl Service {
         events: Vec<HistoryEvent>,
         due_ms: i64,
     ) -> Result<ExecutionRecord, FnfError> {
-        let Some(checkpoint) = self.encode(state)? else {
-            let failed = self.checkpoint_too_large(state);
-            return self.end(exec, failed, events).await;
+        let checkpoint = match encode(state)? {
+            Ok(text) => text,
+            Err(failed) => return self.end(exec, failed, events).await,
         };
         self.put_history(&exec, events).await?;
         let expected = exec.version;
@@ -188,25 +188,6 @@ impl Service {
         }
     }
 
-    /// The state as stored text; `None` when it exceeds the checkpoint limit.
-    fn encode(&self, state: &DriverState) -> Result<Option<String>, FnfError> {
-        let text = serde_json::to_string(state).map_err(|e| {
-            tracing::error!(error = %e, "checkpoint does not serialize");
-            FnfError::Internal
-        })?;
-        Ok((text.len() <= MAX_CHECKPOINT_BYTES).then_some(text))
-    }
-
-    fn checkpoint_too_large(&self, state: &DriverState) -> Outcome {
-        let size = serde_json::to_string(state).map_or(0, |t| t.len());
-        Outcome::Failed {
-            error: CHECKPOINT_TOO_LARGE.into(),
-            cause: format!(
-                "the execution's state ({size} bytes) exceeds the checkpoint limit of {MAX_CHECKPOINT_BYTES} bytes"
-            ),
-        }
-    }
-
     /// The last events of an ending execution: kept in its final record when they are few
     /// (written with it, by the same fenced write), else stored as items of their own.
     async fn keep_history(
@@ -223,10 +204,7 @@ impl Service {
             exec.history = records;
             return Ok(());
         }
-        Ok(self
-            .store
-            .put_history(&exec.flow, &exec.name, &records)
-            .await?)
+        self.put_records(exec, &records).await
     }
 
     /// Stores history events; ids come from the engine, so a repeated write stores nothing twice.
@@ -235,13 +213,21 @@ impl Service {
         exec: &ExecutionRecord,
         events: Vec<HistoryEvent>,
     ) -> Result<(), FnfError> {
-        if events.is_empty() {
+        let records: Vec<HistoryRecord> = events.into_iter().map(history_record).collect();
+        self.put_records(exec, &records).await
+    }
+
+    async fn put_records(
+        &self,
+        exec: &ExecutionRecord,
+        records: &[HistoryRecord],
+    ) -> Result<(), FnfError> {
+        if records.is_empty() {
             return Ok(());
         }
-        let records: Vec<HistoryRecord> = events.into_iter().map(history_record).collect();
         Ok(self
             .store
-            .put_history(&exec.flow, &exec.name, &records)
+            .put_history(&exec.flow, &exec.name, records)
             .await?)
     }
 
@@ -268,6 +254,25 @@ impl Service {
             Err(e) => Err(e.into()),
         }
     }
+}
+
+/// The state as stored text, or (beyond the checkpoint limit) the failure that ends the
+/// execution instead.
+fn encode(state: &DriverState) -> Result<Result<String, Outcome>, FnfError> {
+    let text = serde_json::to_string(state).map_err(|e| {
+        tracing::error!(error = %e, "checkpoint does not serialize");
+        FnfError::Internal
+    })?;
+    if text.len() <= MAX_CHECKPOINT_BYTES {
+        return Ok(Ok(text));
+    }
+    Ok(Err(Outcome::Failed {
+        error: CHECKPOINT_TOO_LARGE.into(),
+        cause: format!(
+            "the execution's state ({} bytes) exceeds the checkpoint limit of {MAX_CHECKPOINT_BYTES} bytes",
+            text.len()
+        ),
+    }))
 }
 
 fn history_record(e: HistoryEvent) -> HistoryRecord {

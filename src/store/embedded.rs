@@ -397,8 +397,7 @@ impl Store for EmbeddedStore {
             for entry in t.range(..end.as_str()).map_err(backend)? {
                 let (k, v) = entry.map_err(backend)?;
                 let key = k.value();
-                // "<due>/<flow>/<name>": a stored flow name may hold a '/' (its account);
-                // an execution name never does.
+                // "<due>/<flow>/<name>": no name holds a '/' (an account's prefix is `acme:`).
                 let parsed = key
                     .split_once('/')
                     .and_then(|(due, rest)| Some((due, rest.rsplit_once('/')?)));

@@ -112,6 +112,26 @@ pub trait Store: AccountStore + Send + Sync {
         exec: &ExecutionRecord,
         expected_version: u64,
     ) -> Result<(), StoreError>;
+    /// Makes a running execution due at `due_ms` and moves its version on, only if the stored
+    /// version is `expected_version` (`ConditionFailed` otherwise, or when it is gone): a
+    /// wake-up that leaves the rest of the record, checkpoint and all, where it is.
+    async fn make_due(
+        &self,
+        flow: &str,
+        name: &str,
+        expected_version: u64,
+        due_ms: i64,
+    ) -> Result<(), StoreError> {
+        let Some(mut exec) = self.get_execution(flow, name).await? else {
+            return Err(StoreError::ConditionFailed);
+        };
+        if exec.version != expected_version {
+            return Err(StoreError::ConditionFailed);
+        }
+        exec.version += 1;
+        exec.due_ms = Some(due_ms);
+        self.update_execution(&exec, expected_version).await
+    }
     async fn get_execution(
         &self,
         flow: &str,

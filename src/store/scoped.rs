@@ -6,6 +6,7 @@
 //! and every caller when authentication is off) has no prefix: stores written before accounts
 //! existed keep working unchanged.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -68,11 +69,17 @@ impl ScopedStore {
             .unwrap_or_else(|| split_flow_name(stored).1.to_owned())
     }
 
-    fn exec_in(&self, exec: &ExecutionRecord) -> ExecutionRecord {
-        ExecutionRecord {
-            flow: self.to_inner(&exec.flow),
-            ..exec.clone()
+    /// The record as stored: a copy only when the flow's name changes (not for the default
+    /// account, whose every execution write comes through here, checkpoint and all).
+    fn exec_in<'a>(&self, exec: &'a ExecutionRecord) -> Cow<'a, ExecutionRecord> {
+        let flow = self.to_inner(&exec.flow);
+        if flow == exec.flow {
+            return Cow::Borrowed(exec);
         }
+        Cow::Owned(ExecutionRecord {
+            flow,
+            ..exec.clone()
+        })
     }
 
     fn exec_out(&self, mut exec: ExecutionRecord) -> ExecutionRecord {
@@ -183,6 +190,18 @@ impl Store for ScopedStore {
     ) -> Result<(), StoreError> {
         self.inner
             .update_execution(&self.exec_in(exec), expected)
+            .await
+    }
+
+    async fn make_due(
+        &self,
+        flow: &str,
+        name: &str,
+        expected_version: u64,
+        due_ms: i64,
+    ) -> Result<(), StoreError> {
+        self.inner
+            .make_due(&self.to_inner(flow), name, expected_version, due_ms)
             .await
     }
 

@@ -277,8 +277,8 @@ impl From<FunctionTaskError> for TaskResult {
 /// Runs function tasks on Lambda.
 #[derive(Clone)]
 pub struct FunctionTasks {
-    /// Set at once, or (`from_env`) on the first call: building an AWS client reads the
-    /// system's root certificates, which a cold start should not pay for before it needs them.
+    /// Set at once, or (`from_env`) on the first call: a cold start that runs no function task
+    /// does not load the AWS configuration for it.
     client: std::sync::Arc<tokio::sync::OnceCell<Client>>,
     config: FunctionConfig,
 }

@@ -21,7 +21,6 @@ use hyper::{Method, Request, Uri};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::rt::{TokioExecutor, TokioTimer};
 use serde_json::{Map, Value, json};
 
 use super::Integration;
@@ -132,12 +131,8 @@ impl HttpTasks {
 
     /// The shared client (TLS as `crate::tls` sets it up).
     fn client(&self) -> &HttpsClient {
-        self.client.get_or_init(|| {
-            Client::builder(TokioExecutor::new())
-                .pool_timer(TokioTimer::new())
-                .pool_idle_timeout(Duration::from_secs(30))
-                .build(crate::tls::https_connector(Some(CONNECT_TIMEOUT)))
-        })
+        self.client
+            .get_or_init(|| crate::tls::https_client(Some(CONNECT_TIMEOUT)))
     }
 
     pub fn config(&self) -> &HttpConfig {

@@ -26,10 +26,6 @@ fn key(id: &str, account: &str) -> AccessKeyRecord {
     }
 }
 
-fn is_condition_failed<T>(r: &Result<T, StoreError>) -> bool {
-    matches!(r, Err(StoreError::ConditionFailed))
-}
-
 /// Every page of a listing, following `next_after`; checks the page size on the way.
 async fn pages<T, F>(limit: usize, mut list: F) -> Vec<Vec<T>>
 where

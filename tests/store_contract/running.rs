@@ -203,3 +203,47 @@ pub async fn kept_history_comes_with_the_record(store: Arc<dyn Store>) {
         .unwrap();
     assert!(listed.items.iter().all(|x| x.history.is_empty()));
 }
+
+pub async fn make_due_moves_only_version_and_due_time(store: Arc<dyn Store>) {
+    let mut e = exec("f", "waiting", 1);
+    e.due_ms = Some(90_000);
+    // Large enough for DynamoDB to keep it in parts: a wake-up must leave them be.
+    e.checkpoint = Some(format!(r#"{{"s":"{}"}}"#, "c".repeat(300_000)));
+    store.claim_execution(&e).await.unwrap();
+
+    store.make_due("f", "waiting", 1, 2_000).await.unwrap();
+    let woken = ExecutionRecord {
+        version: 2,
+        due_ms: Some(2_000),
+        ..e.clone()
+    };
+    assert_eq!(
+        store.get_execution("f", "waiting").await.unwrap(),
+        Some(woken)
+    );
+    let due = store.list_due(3_000, 10).await.unwrap();
+    assert_eq!(
+        due.iter()
+            .map(|d| (d.name.as_str(), d.version, d.due_ms))
+            .collect::<Vec<_>>(),
+        [("waiting", 2, 2_000)]
+    );
+    // A stale version, or no such execution: refused, nothing written.
+    assert!(matches!(
+        store.make_due("f", "waiting", 1, 1_000).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    assert!(matches!(
+        store.make_due("f", "nobody", 1, 1_000).await,
+        Err(StoreError::ConditionFailed)
+    ));
+    assert_eq!(store.get_execution("f", "nobody").await.unwrap(), None);
+    assert_eq!(
+        store
+            .get_execution("f", "waiting")
+            .await
+            .unwrap()
+            .map(|x| x.version),
+        Some(2)
+    );
+}

@@ -2,10 +2,6 @@
 
 use super::*;
 
-fn refused(r: &Result<(), StoreError>) -> bool {
-    matches!(r, Err(StoreError::ConditionFailed))
-}
-
 pub async fn slots_are_taken_up_to_the_limit_once_per_holder(store: Arc<dyn Store>) {
     assert_eq!(store.slots_held("acme").await.unwrap(), 0, "none yet");
     for holder in ["orders/e1", "orders/e2", "acme:billing/e1"] {
@@ -13,7 +9,7 @@ pub async fn slots_are_taken_up_to_the_limit_once_per_holder(store: Arc<dyn Stor
     }
     assert_eq!(store.slots_held("acme").await.unwrap(), 3);
     assert!(
-        refused(&store.acquire_slot("acme", "orders/e4", 3).await),
+        is_condition_failed(&store.acquire_slot("acme", "orders/e4", 3).await),
         "the fourth holder finds all slots taken"
     );
     assert_eq!(store.slots_held("acme").await.unwrap(), 3);
@@ -31,7 +27,7 @@ pub async fn slots_are_taken_up_to_the_limit_once_per_holder(store: Arc<dyn Stor
     store.acquire_slot("acme", "orders/e4", 3).await.unwrap();
     assert_eq!(store.slots_held("acme").await.unwrap(), 3);
     assert!(
-        refused(&store.acquire_slot("acme", "orders/e2", 3).await),
+        is_condition_failed(&store.acquire_slot("acme", "orders/e2", 3).await),
         "a released holder is a new holder"
     );
 
@@ -49,7 +45,9 @@ pub async fn slots_are_taken_up_to_the_limit_once_per_holder(store: Arc<dyn Stor
     assert_eq!(store.slots_held("fresh").await.unwrap(), 0);
     store.acquire_slot("fresh", "orders/e1", 1).await.unwrap();
     store.acquire_slot("other", "orders/e1", 1).await.unwrap();
-    assert!(refused(&store.acquire_slot("other", "orders/e2", 1).await));
+    assert!(is_condition_failed(
+        &store.acquire_slot("other", "orders/e2", 1).await
+    ));
     assert_eq!(store.slots_held("fresh").await.unwrap(), 1);
     assert_eq!(store.slots_held("other").await.unwrap(), 1);
     assert_eq!(store.slots_held("acme").await.unwrap(), 2);
@@ -69,7 +67,9 @@ pub async fn lowering_the_limit_keeps_the_holders(store: Arc<dyn Store>) {
     for holder in ["f/a", "f/b", "f/c"] {
         store.acquire_slot("acct", holder, 3).await.unwrap();
     }
-    assert!(refused(&store.acquire_slot("acct", "f/d", 2).await));
+    assert!(is_condition_failed(
+        &store.acquire_slot("acct", "f/d", 2).await
+    ));
     store.acquire_slot("acct", "f/a", 2).await.unwrap();
     store.acquire_slot("acct", "f/b", 1).await.unwrap();
     store.acquire_slot("acct", "f/c", 0).await.unwrap();
@@ -78,11 +78,13 @@ pub async fn lowering_the_limit_keeps_the_holders(store: Arc<dyn Store>) {
         3,
         "over the new limit, the holders keep their slots"
     );
-    assert!(refused(&store.acquire_slot("acct", "f/d", 0).await));
+    assert!(is_condition_failed(
+        &store.acquire_slot("acct", "f/d", 0).await
+    ));
 
     store.release_slot("acct", "f/a").await.unwrap();
     assert!(
-        refused(&store.acquire_slot("acct", "f/d", 2).await),
+        is_condition_failed(&store.acquire_slot("acct", "f/d", 2).await),
         "still at the lowered limit"
     );
     store.release_slot("acct", "f/b").await.unwrap();
@@ -90,7 +92,9 @@ pub async fn lowering_the_limit_keeps_the_holders(store: Arc<dyn Store>) {
     assert_eq!(store.slots_held("acct").await.unwrap(), 2);
 
     // A limit of 0 lets nobody in, even into an account with no slots taken.
-    assert!(refused(&store.acquire_slot("zero", "f/a", 0).await));
+    assert!(is_condition_failed(
+        &store.acquire_slot("zero", "f/a", 0).await
+    ));
     assert_eq!(store.slots_held("zero").await.unwrap(), 0);
 }
 

@@ -16,10 +16,6 @@ fn token(name: &str) -> TokenRecord {
     }
 }
 
-fn is_condition_failed(r: &Result<(), StoreError>) -> bool {
-    matches!(r, Err(StoreError::ConditionFailed))
-}
-
 pub async fn tokens_round_trip_and_put_is_idempotent(store: Arc<dyn Store>) {
     let t = token("tok-a");
     store.put_token(&t).await.unwrap();

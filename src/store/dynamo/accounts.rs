@@ -187,51 +187,10 @@ fn ttl_seconds(expires_ms: i64) -> i64 {
     expires_ms.div_euclid(1000) + i64::from(expires_ms.rem_euclid(1000) != 0)
 }
 
-impl DynamoStore {
-    /// Writes `item` if `condition` holds; it must name `pk` as `#pk` (DynamoDB refuses unused
-    /// names).
-    async fn put_when(&self, item: Item, condition: &str) -> Result<(), StoreError> {
-        self.client
-            .put_item()
-            .table_name(&self.table)
-            .set_item(Some(item))
-            .condition_expression(condition)
-            .expression_attribute_names("#pk", PK)
-            .send()
-            .await
-            .map_err(classify)?;
-        Ok(())
-    }
-
-    /// Lists `gsi1` partition `partition` by id after `after` (exclusive), decoding each item.
-    async fn list_partition<T>(
-        &self,
-        partition: String,
-        limit: usize,
-        after: Option<&str>,
-        decode: impl Fn(&Item) -> Result<T, StoreError>,
-        id: impl Fn(&T) -> String,
-    ) -> Result<Page<T>, StoreError> {
-        let mut items = Vec::new();
-        let mut more = false;
-        let from = after.map(|a| (a.to_owned(), true));
-        self.query_index(partition, from, |it| {
-            if items.len() == limit {
-                more = true;
-                return Ok(false);
-            }
-            items.push(decode(it)?);
-            Ok(true)
-        })
-        .await?;
-        Ok(Page::new(items, more, id))
-    }
-}
-
 #[async_trait]
 impl AccountStore for DynamoStore {
     async fn create_account(&self, a: &AccountRecord) -> Result<(), StoreError> {
-        self.put_when(account_to_item(a)?, "attribute_not_exists(#pk)")
+        self.put_if(account_to_item(a)?, "attribute_not_exists(pk)", None)
             .await
     }
 
@@ -250,7 +209,7 @@ impl AccountStore for DynamoStore {
         if !storable(ACCOUNT_PREFIX, &a.id) {
             return Err(StoreError::ConditionFailed);
         }
-        self.put_when(account_to_item(a)?, "attribute_exists(#pk)")
+        self.put_if(account_to_item(a)?, "attribute_exists(pk)", None)
             .await
     }
 
@@ -270,7 +229,7 @@ impl AccountStore for DynamoStore {
     }
 
     async fn create_key(&self, k: &AccessKeyRecord) -> Result<(), StoreError> {
-        self.put_when(access_key_to_item(k), "attribute_not_exists(#pk)")
+        self.put_if(access_key_to_item(k), "attribute_not_exists(pk)", None)
             .await
     }
 

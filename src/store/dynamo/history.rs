@@ -6,7 +6,7 @@
 use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::types::{PutRequest, WriteRequest};
 
-use super::item::{self, PK, event_from_item, event_sort_key, event_to_item};
+use super::item::{self, Item, event_from_item, event_sort_key, event_to_item};
 use super::{DynamoStore, classify};
 use crate::store::{HistoryRecord, Page, StoreError};
 
@@ -17,20 +17,27 @@ impl DynamoStore {
         name: &str,
         events: &[HistoryRecord],
     ) -> Result<(), StoreError> {
-        // BatchWriteItem takes 25 items at a time; several batches fly at once.
+        let items = events.iter().map(|e| event_to_item(flow, name, e));
+        self.put_items(items.collect()).await
+    }
+
+    /// Puts `items` with BatchWriteItem: 25 a call, several calls at once.
+    pub(super) async fn put_items(&self, items: Vec<Item>) -> Result<(), StoreError> {
+        let mut items = items.into_iter().peekable();
         let mut batches = tokio::task::JoinSet::new();
-        for chunk in events.chunks(25) {
-            let requests: Vec<WriteRequest> = chunk
-                .iter()
-                .map(|e| {
+        while items.peek().is_some() {
+            let requests: Vec<WriteRequest> = items
+                .by_ref()
+                .take(BATCH_ITEMS)
+                .map(|item| {
                     let put = PutRequest::builder()
-                        .set_item(Some(event_to_item(flow, name, e)))
+                        .set_item(Some(item))
                         .build()
                         .map_err(|err| StoreError::Backend(err.to_string()))?;
                     Ok(WriteRequest::builder().put_request(put).build())
                 })
                 .collect::<Result<_, StoreError>>()?;
-            if batches.len() >= HISTORY_BATCHES_IN_FLIGHT {
+            if batches.len() >= BATCHES_IN_FLIGHT {
                 join_one(&mut batches).await?;
             }
             batches.spawn(write_batch(
@@ -53,11 +60,7 @@ impl DynamoStore {
         after: Option<u64>,
     ) -> Result<Page<HistoryRecord>, StoreError> {
         let from = event_sort_key(after.map_or(0, |a| a.saturating_add(1)));
-        let key = item::exec_key(flow, name);
-        let pk = key
-            .get(PK)
-            .cloned()
-            .ok_or_else(|| StoreError::Backend("no key".into()))?;
+        let pk = item::exec_pk(flow, name);
         let (items, more) = self
             .query_sort_range(pk, from, event_sort_key(u64::MAX), None, limit)
             .await?;
@@ -71,8 +74,10 @@ impl DynamoStore {
 
 /// Rounds of BatchWriteItem for one chunk before giving up as throttled.
 const MAX_BATCH_ROUNDS: u32 = 6;
-/// History batches written concurrently.
-const HISTORY_BATCHES_IN_FLIGHT: usize = 8;
+/// BatchWriteItem's limit on items per call.
+const BATCH_ITEMS: usize = 25;
+/// Batches written concurrently.
+const BATCHES_IN_FLIGHT: usize = 8;
 
 async fn join_one(
     batches: &mut tokio::task::JoinSet<Result<(), StoreError>>,

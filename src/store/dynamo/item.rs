@@ -66,10 +66,12 @@ pub fn flow_key(name: &str) -> Item {
 }
 
 pub fn exec_key(flow: &str, name: &str) -> Item {
-    HashMap::from([
-        (PK.into(), s(format!("EXEC#{flow}#{name}"))),
-        (SK.into(), s("EXEC")),
-    ])
+    HashMap::from([(PK.into(), exec_pk(flow, name)), (SK.into(), s("EXEC"))])
+}
+
+/// The execution's partition: its item, history events and checkpoint parts.
+pub fn exec_pk(flow: &str, name: &str) -> AttributeValue {
+    s(format!("EXEC#{flow}#{name}"))
 }
 
 /// History events live under their execution's partition, sorted by zero-padded id.
@@ -147,7 +149,14 @@ pub fn exec_to_item(e: &ExecutionRecord) -> Item {
         ("error", e.error.as_ref().map(s)),
         ("cause", e.cause.as_ref().map(s)),
         ("stopped_ms", e.stopped_ms.map(n)),
-        ("checkpoint", e.checkpoint.as_ref().map(s)),
+        // A larger one is kept in parts beside the item (`spill.rs`).
+        (
+            "checkpoint",
+            e.checkpoint
+                .as_ref()
+                .filter(|c| c.len() <= super::spill::INLINE_CHECKPOINT_BYTES)
+                .map(s),
+        ),
         ("lease_owner", e.lease_owner.as_ref().map(s)),
         ("lease_until_ms", e.lease_until_ms.map(n)),
         ("callback_token", e.callback_token.as_ref().map(s)),

@@ -156,6 +156,30 @@ impl DynamoStore {
         Ok((items, more))
     }
 
+    /// Lists `gsi1` partition `partition` by id after `after` (exclusive), decoding each item.
+    pub(super) async fn list_partition<T>(
+        &self,
+        partition: String,
+        limit: usize,
+        after: Option<&str>,
+        decode: impl Fn(&Item) -> Result<T, StoreError>,
+        id: impl Fn(&T) -> String,
+    ) -> Result<Page<T>, StoreError> {
+        let mut items = Vec::new();
+        let mut more = false;
+        let from = after.map(|a| (a.to_owned(), true));
+        self.query_index(partition, from, |it| {
+            if items.len() == limit {
+                more = true;
+                return Ok(false);
+            }
+            items.push(decode(it)?);
+            Ok(true)
+        })
+        .await?;
+        Ok(Page::new(items, more, id))
+    }
+
     /// Queries `gsi1` partition `partition` in name order from `from` (exclusive when
     /// `exclusive`), handing items to `accept` until it returns false or the partition ends.
     async fn query_index(
@@ -251,19 +275,14 @@ impl Store for DynamoStore {
         limit: usize,
         after: Option<&str>,
     ) -> Result<Page<FlowRecord>, StoreError> {
-        let mut items = Vec::new();
-        let mut more = false;
-        let from = after.map(|a| (a.to_owned(), true));
-        self.query_index(item::FLOWS_PARTITION.to_owned(), from, |it| {
-            if items.len() == limit {
-                more = true;
-                return Ok(false);
-            }
-            items.push(flow_from_item(it)?);
-            Ok(true)
-        })
-        .await?;
-        Ok(Page::new(items, more, |f| f.name.clone()))
+        self.list_partition(
+            item::FLOWS_PARTITION.to_owned(),
+            limit,
+            after,
+            flow_from_item,
+            |f| f.name.clone(),
+        )
+        .await
     }
 
     async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError> {
@@ -319,6 +338,33 @@ impl Store for DynamoStore {
             Some(item) => Ok(Some(self.exec_with_checkpoint(&item).await?)),
             None => Ok(None),
         }
+    }
+
+    async fn make_due(
+        &self,
+        flow: &str,
+        name: &str,
+        expected_version: u64,
+        due_ms: i64,
+    ) -> Result<(), StoreError> {
+        // One UpdateItem: the item's other attributes (and a checkpoint's parts) stay as they are.
+        self.client
+            .update_item()
+            .table_name(&self.table)
+            .set_key(Some(exec_key(flow, name)))
+            .update_expression("SET #version = :next, #due = :due, #shard = :shard")
+            .condition_expression("#version = :v")
+            .expression_attribute_names("#version", "version")
+            .expression_attribute_names("#due", item::DUE_MS)
+            .expression_attribute_names("#shard", item::DUE_SHARD)
+            .expression_attribute_values(":v", n(expected_version))
+            .expression_attribute_values(":next", n(expected_version + 1))
+            .expression_attribute_values(":due", n(due_ms))
+            .expression_attribute_values(":shard", s(item::due_shard(flow, name)))
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
     }
 
     async fn view_execution(

@@ -11,12 +11,11 @@
 //! size, and a reader may still be on its way to them); they carry `expires_at`, so DynamoDB's
 //! TTL removes them for free, long after the execution has moved on.
 
-use aws_sdk_dynamodb::types::{AttributeValue, PutRequest, WriteRequest};
+use aws_sdk_dynamodb::types::AttributeValue;
 use sha2::{Digest, Sha256};
 
 use super::DynamoStore;
-use super::history::write_batch;
-use super::item::{self, Item, PK, SK, n, s};
+use super::item::{self, Item, SK, n, s};
 use crate::store::{ExecutionRecord, StoreError};
 
 /// Checkpoints up to this size stay in the execution's item: with the largest definition
@@ -27,8 +26,6 @@ const PART_BYTES: usize = 300 * 1024;
 /// How long parts outlive the execution's due time. A parked execution is rewritten (with
 /// fresh parts) whenever it is driven, so only a sweep stopped for this long could lose them.
 const PART_TTL_SECONDS: i64 = 30 * 24 * 3600;
-/// BatchWriteItem's limit on items per call.
-const BATCH_ITEMS: usize = 25;
 
 const REF: &str = "checkpoint_ref";
 const PARTS: &str = "checkpoint_parts";
@@ -49,9 +46,8 @@ impl<'a> Spill<'a> {
         })
     }
 
-    /// Puts the reference on the execution's item in place of the checkpoint.
+    /// Puts the reference on the execution's item (which holds no checkpoint of this size).
     pub fn mark(&self, item: &mut Item) {
-        item.remove("checkpoint");
         item.insert(REF.into(), s(&self.reference));
         item.insert(PARTS.into(), n(self.parts.len()));
     }
@@ -98,7 +94,7 @@ impl DynamoStore {
         let key = item::exec_key(&exec.flow, &exec.name);
         let due_seconds = exec.due_ms.unwrap_or(exec.started_ms).max(exec.started_ms) / 1000;
         let expires_at = n(due_seconds.saturating_add(PART_TTL_SECONDS));
-        let requests = spill
+        let parts: Vec<Item> = spill
             .parts
             .iter()
             .enumerate()
@@ -107,18 +103,10 @@ impl DynamoStore {
                 part.insert(SK.into(), s(part_sort_key(&spill.reference, i)));
                 part.insert("text".into(), s(*text));
                 part.insert("expires_at".into(), expires_at.clone());
-                let put = PutRequest::builder()
-                    .set_item(Some(part))
-                    .build()
-                    .map_err(|e| StoreError::Backend(e.to_string()))?;
-                Ok(WriteRequest::builder().put_request(put).build())
+                part
             })
-            .collect::<Result<Vec<_>, StoreError>>()?;
-        let mut batches = requests.into_iter().peekable();
-        while batches.peek().is_some() {
-            let batch: Vec<WriteRequest> = batches.by_ref().take(BATCH_ITEMS).collect();
-            write_batch(self.client.clone(), self.table.clone(), batch).await?;
-        }
+            .collect();
+        self.put_items(parts).await?;
         Ok(Some(spill))
     }
 
@@ -133,10 +121,7 @@ impl DynamoStore {
             return Ok(exec);
         };
         let count: usize = r.n(PARTS)?;
-        let pk = item
-            .get(PK)
-            .cloned()
-            .ok_or_else(|| StoreError::Corrupt("execution without a key".into()))?;
+        let pk = item::exec_pk(&exec.flow, &exec.name);
         let (parts, _) = self
             .query_sort_range(
                 pk,

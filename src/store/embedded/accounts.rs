@@ -220,9 +220,8 @@ impl AccountStore for EmbeddedStore {
                         let g = keys.get(id).map_err(backend)?;
                         g.map(|g| decode(id, g.value())).transpose()?
                     };
-                    // An id with `/` in it could belong to another account's range: the
-                    // stored key says whose it is.
-                    let Some(mut key) = found.filter(|f| f.account == account && f.id == id) else {
+                    // Defensive: the key's own record says whose it is.
+                    let Some(mut key) = found.filter(|f| f.account == account) else {
                         continue;
                     };
                     if items.len() == limit {
