@@ -11,7 +11,7 @@ use crate::auth::caller::Caller;
 use crate::auth::policy::Policy;
 use crate::auth::throttle::RateLimiter;
 use crate::error::FnfError;
-use crate::service::Service;
+use crate::service::{Service, truncate};
 use crate::store::{AccountRecord, StoreError};
 use crate::time::format_rfc3339;
 
@@ -70,18 +70,19 @@ pub async fn admit(
     http: &HttpRequest,
     req: &FnfRequest,
 ) -> Result<Service, FnfError> {
-    let gate = service.gate().clone();
-    let caller = match gate.mode {
-        // Whoever calls acts as the service's own caller (the operator, unless the service
-        // was made for another account).
-        AuthMode::Off => service.caller().clone(),
-        AuthMode::Signature => authenticate(service, http).await?,
+    let gate = service.gate();
+    let signed_by = match gate.mode {
+        AuthMode::Off => None,
+        AuthMode::Signature => Some(authenticate(service, http).await?),
     };
-    authorize(&caller, req)?;
-    throttle(service, &gate, &caller).await?;
-    Ok(match gate.mode {
-        AuthMode::Off => service.clone(),
-        AuthMode::Signature => service.for_caller(caller),
+    // Without authentication whoever calls acts as the service's own caller (the operator,
+    // unless the service was made for another account).
+    let caller = signed_by.as_ref().unwrap_or_else(|| service.caller());
+    authorize(caller, req)?;
+    throttle(service, gate, caller).await?;
+    Ok(match signed_by {
+        None => service.clone(),
+        Some(caller) => service.for_caller(caller),
     })
 }
 
@@ -97,10 +98,9 @@ async fn authenticate(service: &Service, http: &HttpRequest) -> Result<Caller, F
         Err(e) => return Err(signature_error(e)),
     };
     let key_id = claim.access_key_id();
-    let shown: String = key_id.chars().take(64).collect();
     let key = service.store_root().get_key(key_id).await?;
     let Some(key) = key.filter(|k| !k.disabled) else {
-        return Err(FnfError::InvalidAccessKeyId(shown));
+        return Err(FnfError::InvalidAccessKeyId(truncate(key_id, 64)));
     };
     let now = service.now_ms();
     signature::verify(&signed, &claim, &key.secret, now).map_err(signature_error)?;
@@ -114,8 +114,7 @@ async fn authenticate(service: &Service, http: &HttpRequest) -> Result<Caller, F
     {
         Ok(()) => {}
         Err(StoreError::ConditionFailed) => {
-            let nonce: String = claim.nonce().chars().take(64).collect();
-            return Err(FnfError::SignatureNonceUsed(nonce));
+            return Err(FnfError::SignatureNonceUsed(truncate(claim.nonce(), 64)));
         }
         Err(e) => return Err(e.into()),
     }
@@ -125,7 +124,6 @@ async fn authenticate(service: &Service, http: &HttpRequest) -> Result<Caller, F
     })?;
     Ok(Caller {
         account: key.account,
-        key_id: Some(key.id),
         policy: Arc::new(policy),
     })
 }
@@ -161,11 +159,11 @@ fn authorize(caller: &Caller, req: &FnfRequest) -> Result<(), FnfError> {
     if caller.policy.allows(&req.action, flow, &caller.account) {
         return Ok(());
     }
-    let action: String = req.action.chars().take(64).collect();
+    let action = truncate(&req.action, 64);
     Err(FnfError::AccessDenied(match flow {
         Some(flow) => format!(
             "The key's policy does not allow fnf:{action} on flow {}.",
-            flow.chars().take(128).collect::<String>()
+            truncate(flow, 128)
         ),
         None => format!("The key's policy does not allow fnf:{action}."),
     }))
@@ -173,10 +171,7 @@ fn authorize(caller: &Caller, req: &FnfRequest) -> Result<(), FnfError> {
 
 async fn throttle(service: &Service, gate: &Gate, caller: &Caller) -> Result<(), FnfError> {
     let now = service.now_ms();
-    if gate.default_requests_per_second == 0 && caller.is_operator() {
-        // The operator's account has no record to read: nothing limits it.
-        return Ok(());
-    }
+    // The operator's account has no record: the deployment's default rate (0: none) holds.
     let rate = match service.account_limits(&caller.account).await? {
         Some(AccountRecord {
             requests_per_second: Some(rate),

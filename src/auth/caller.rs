@@ -1,5 +1,5 @@
-//! Who is calling: the account a request acts for, the key it was signed with, and what that
-//! key may do.
+//! Who is calling: the account a request acts for, and what the key it was signed with may
+//! do.
 
 use std::sync::Arc;
 
@@ -9,9 +9,6 @@ use crate::store::scoped::DEFAULT_ACCOUNT;
 #[derive(Debug, Clone)]
 pub struct Caller {
     pub account: String,
-    /// The access key that signed the request; `None` when authentication is off or the
-    /// call comes from inside (a direct Lambda invoke, which IAM already authorized).
-    pub key_id: Option<String>,
     pub policy: Arc<Policy>,
 }
 
@@ -20,7 +17,6 @@ impl Caller {
     pub fn operator() -> Caller {
         Caller {
             account: DEFAULT_ACCOUNT.to_owned(),
-            key_id: None,
             policy: Arc::new(Policy::full_access()),
         }
     }
@@ -29,11 +25,5 @@ impl Caller {
     /// others.
     pub fn is_operator(&self) -> bool {
         self.account == DEFAULT_ACCOUNT
-    }
-}
-
-impl Default for Caller {
-    fn default() -> Caller {
-        Caller::operator()
     }
 }

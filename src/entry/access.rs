@@ -64,18 +64,15 @@ pub async fn bootstrap_admin_key(store: &Arc<dyn Store>, now_ms: i64) -> Result<
             Ok(()) | Err(StoreError::ConditionFailed) => {}
             Err(e) => return Err(failed(e)),
         },
-        Some(stored)
-            if stored
-                == AccessKeyRecord {
-                    created_ms: stored.created_ms,
-                    ..key.clone()
-                } => {}
         Some(stored) => {
-            let updated = AccessKeyRecord {
+            // The key keeps when it was first made; anything else follows the environment.
+            let key = AccessKeyRecord {
                 created_ms: stored.created_ms,
                 ..key
             };
-            store.replace_key(&updated).await.map_err(failed)?;
+            if key != stored {
+                store.replace_key(&key).await.map_err(failed)?;
+            }
         }
     }
     tracing::info!(key = %id, "the operator's access key is ready");

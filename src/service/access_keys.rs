@@ -9,17 +9,16 @@ use serde_json::Value;
 
 use super::Service;
 use super::accounts::{account_param, check_account_exists};
-use super::params;
+use super::params::{self, MAX_DESCRIPTION_BYTES};
+use super::truncate;
 use super::views::{self, Fields};
 use crate::api::Params;
 use crate::auth::policy::Policy;
 use crate::error::FnfError;
 use crate::store::{AccessKeyRecord, StoreError};
-use crate::time::format_rfc3339;
 
 const DEFAULT_LIMIT: usize = 60;
 const MAX_LIMIT: usize = 100;
-const MAX_DESCRIPTION_BYTES: usize = 1024;
 
 pub async fn create(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     let account = account_param(svc, p)?;
@@ -47,7 +46,7 @@ pub async fn create(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
             other => other.into(),
         })?;
     tracing::info!(key = %key.id, account = %key.account, "access key created");
-    let mut fields = view(&key);
+    let mut fields = views::access_key(&key);
     // The only answer that ever carries the secret.
     fields.insert("AccessKeySecret".into(), Value::String(key.secret.clone()));
     Ok(fields)
@@ -61,7 +60,7 @@ pub async fn list(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         .store_root()
         .list_keys(&account, limit, after.as_deref())
         .await?;
-    Ok(views::page("AccessKeys", &page, view))
+    Ok(views::page("AccessKeys", &page, views::access_key))
 }
 
 pub async fn update(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
@@ -85,7 +84,7 @@ pub async fn update(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         }
     }
     match svc.store_root().replace_key(&key).await {
-        Ok(()) => Ok(view(&key)),
+        Ok(()) => Ok(views::access_key(&key)),
         Err(StoreError::ConditionFailed) => Err(not_found(&key.id)),
         Err(e) => Err(e.into()),
     }
@@ -111,25 +110,7 @@ async fn own_key(svc: &Service, p: &Params) -> Result<AccessKeyRecord, FnfError>
 }
 
 fn not_found(id: &str) -> FnfError {
-    FnfError::InvalidAccessKeyId(id.chars().take(64).collect())
-}
-
-/// A key as the API shows it: never its secret.
-fn view(k: &AccessKeyRecord) -> Fields {
-    let mut f = Fields::new();
-    let mut put = |key: &str, v: String| {
-        f.insert(key.to_owned(), Value::String(v));
-    };
-    put("AccessKeyId", k.id.clone());
-    put("AccountId", k.account.clone());
-    put("Description", k.description.clone());
-    put("CreatedTime", format_rfc3339(k.created_ms));
-    let status = if k.disabled { "Inactive" } else { "Active" };
-    put("Status", status.to_owned());
-    if !k.policy.is_empty() {
-        put("Policy", k.policy.clone());
-    }
-    f
+    FnfError::InvalidAccessKeyId(truncate(id, 64))
 }
 
 /// `FNF` and 21 upper-case hex digits of a v4 UUID (80 random bits).

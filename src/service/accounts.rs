@@ -2,34 +2,35 @@
 //! ListAccounts. Only the operator (the default account) manages accounts; an account may
 //! describe itself. An account's flows are invisible to every other account.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
-
 use serde_json::Value;
 
 use super::Service;
-use super::params;
+use super::flow_cache::TtlCache;
+use super::params::{self, MAX_DESCRIPTION_BYTES};
 use super::views::{self, Fields};
 use crate::api::Params;
 use crate::error::FnfError;
 use crate::store::scoped::DEFAULT_ACCOUNT;
 use crate::store::{AccountRecord, StoreError};
-use crate::time::format_rfc3339;
 
 /// How long an account's record (its limits) is remembered before it is read again.
 const ACCOUNT_CACHE_MS: i64 = 30_000;
+/// The account cache starts over once it holds more than 10 000 accounts.
+const MAX_CACHED_ACCOUNTS: usize = 10_001;
 const DEFAULT_LIMIT: usize = 60;
 const MAX_LIMIT: usize = 100;
-const MAX_DESCRIPTION_BYTES: usize = 1024;
 const MAX_ACCOUNT_CHARS: usize = 64;
 
-/// Account records as the gate (request rate) and StartExecution (running-execution slots)
-/// read them: once per `ACCOUNT_CACHE_MS` per process, shared by both. Id -> (record, read at).
-#[derive(Clone, Default)]
-pub(super) struct AccountCache(Arc<Mutex<HashMap<String, CachedAccount>>>);
+/// Account records (or their absence) as the gate (request rate) and StartExecution
+/// (running-execution slots) read them: once per `ACCOUNT_CACHE_MS` per process, shared by
+/// both.
+pub(super) type AccountCache = TtlCache<Option<AccountRecord>>;
 
-/// A record (or its absence) and when it was read.
-type CachedAccount = (Option<AccountRecord>, i64);
+impl AccountCache {
+    pub(super) fn accounts() -> AccountCache {
+        TtlCache::new(ACCOUNT_CACHE_MS, MAX_CACHED_ACCOUNTS)
+    }
+}
 
 impl Service {
     /// `account`'s record (None: no record, as for the default account), from the cache
@@ -38,19 +39,15 @@ impl Service {
         &self,
         account: &str,
     ) -> Result<Option<AccountRecord>, FnfError> {
+        if account == DEFAULT_ACCOUNT {
+            return Ok(None);
+        }
         let now = self.clock.now_ms();
-        if let Some((record, read_at)) = self.accounts.0.lock().unwrap().get(account)
-            && now - read_at < ACCOUNT_CACHE_MS
-            && now >= *read_at
-        {
-            return Ok(record.clone());
+        if let Some(record) = self.accounts.get(account, now) {
+            return Ok(record);
         }
         let record = self.store_root().get_account(account).await?;
-        let mut cache = self.accounts.0.lock().unwrap();
-        if cache.len() > 10_000 {
-            cache.clear();
-        }
-        cache.insert(account.to_owned(), (record.clone(), now));
+        self.accounts.put(account, &record, now);
         Ok(record)
     }
 }
@@ -71,7 +68,7 @@ pub async fn create(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     };
     apply(&mut account, p)?;
     match svc.store_root().create_account(&account).await {
-        Ok(()) => Ok(view(&account)),
+        Ok(()) => Ok(views::account(&account)),
         Err(StoreError::ConditionFailed) => Err(FnfError::AccountAlreadyExists(id.to_owned())),
         Err(e) => Err(e.into()),
     }
@@ -79,7 +76,7 @@ pub async fn create(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
 
 pub async fn describe(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     let id = account_param(svc, p)?;
-    let mut fields = view(&existing(svc, &id).await?);
+    let mut fields = views::account(&existing(svc, &id).await?);
     // Counted only while the account has a limit (executions take slots then).
     let running = svc.store_root().slots_held(&id).await?;
     fields.insert("RunningExecutions".into(), Value::from(running));
@@ -93,9 +90,9 @@ pub async fn update(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     apply(&mut account, p)?;
     let replaced = svc.store_root().replace_account(&account).await;
     // This instance applies the new limits at once; others within `ACCOUNT_CACHE_MS`.
-    svc.accounts.0.lock().unwrap().remove(id);
+    svc.accounts.forget(id);
     match replaced {
-        Ok(()) => Ok(view(&account)),
+        Ok(()) => Ok(views::account(&account)),
         Err(StoreError::ConditionFailed) => Err(FnfError::AccountNotExists(id.to_owned())),
         Err(e) => Err(e.into()),
     }
@@ -109,7 +106,7 @@ pub async fn list(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         .store_root()
         .list_accounts(limit, after.as_deref())
         .await?;
-    Ok(views::page("Accounts", &page, view))
+    Ok(views::page("Accounts", &page, views::account))
 }
 
 /// `AccountId` (default: the caller's own); only the operator may name another account.
@@ -127,9 +124,6 @@ pub(super) fn account_param(svc: &Service, p: &Params) -> Result<String, FnfErro
 
 /// The default account always exists; others must have been created.
 pub(super) async fn check_account_exists(svc: &Service, id: &str) -> Result<(), FnfError> {
-    if id == DEFAULT_ACCOUNT {
-        return Ok(());
-    }
     existing(svc, id).await.map(|_| ())
 }
 
@@ -204,21 +198,4 @@ fn limit_param(p: &Params, name: &str) -> Result<Option<u32>, FnfError> {
             format!("must be an integer from 0 (no limit) to 1000000, got {raw:.32?}"),
         )),
     }
-}
-
-fn view(a: &AccountRecord) -> Fields {
-    let mut f = Fields::new();
-    f.insert("AccountId".into(), Value::String(a.id.clone()));
-    f.insert("Description".into(), Value::String(a.description.clone()));
-    f.insert(
-        "CreatedTime".into(),
-        Value::String(format_rfc3339(a.created_ms)),
-    );
-    if let Some(n) = a.requests_per_second {
-        f.insert("RequestsPerSecond".into(), Value::from(n));
-    }
-    if let Some(n) = a.max_running_executions {
-        f.insert("MaxRunningExecutions".into(), Value::from(n));
-    }
-    f
 }

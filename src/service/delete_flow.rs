@@ -9,8 +9,10 @@ use crate::error::FnfError;
 
 pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     let name = params::name(p, "Name")?;
+    let deleted = svc.store.delete_flow(name).await;
+    // After the delete: a StartExecution meanwhile may have cached the flow again.
     svc.forget_flow(name);
-    if svc.store.delete_flow(name).await? {
+    if deleted? {
         Ok(Fields::new())
     } else {
         Err(FnfError::FlowNotExists(name.to_owned()))

@@ -122,8 +122,8 @@ impl Service {
             account: DEFAULT_ACCOUNT.to_owned(),
             caller: Arc::new(Caller::operator()),
             gate: Gate::open(),
-            flows: FlowCache::new(DEFAULT_FLOW_CACHE_MS),
-            accounts: accounts::AccountCache::default(),
+            flows: FlowCache::flows(DEFAULT_FLOW_CACHE_MS),
+            accounts: accounts::AccountCache::accounts(),
             clock,
             dispatcher: Arc::new(NoDispatch),
             budgets: Budgets::UNBOUNDED,
@@ -166,7 +166,7 @@ impl Service {
 
     /// StartExecution remembers flows for `ttl_ms` (0: reads every time).
     pub fn with_flow_cache(mut self, ttl_ms: i64) -> Service {
-        self.flows = FlowCache::new(ttl_ms);
+        self.flows = FlowCache::flows(ttl_ms);
         self
     }
 
@@ -287,6 +287,6 @@ impl Service {
 }
 
 /// Echoes caller text into messages only up to a bound.
-fn truncate(s: &str, max_chars: usize) -> String {
+pub(crate) fn truncate(s: &str, max_chars: usize) -> String {
     s.chars().take(max_chars).collect()
 }

@@ -45,8 +45,8 @@ pub async fn succeeded(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
 pub async fn failed(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     let token = token(p)?;
     // Required, as the API reference says: a failure without a name matches no Catch.
-    p.required("Error")?;
-    let error = params::text(p, "Error", MAX_ERROR_BYTES)?.unwrap_or_default();
+    let error = params::text(p, "Error", MAX_ERROR_BYTES)?
+        .ok_or_else(|| FnfError::MissingRequiredParams("Error".into()))?;
     let cause = params::text(p, "Cause", MAX_CAUSE_BYTES)?.unwrap_or_default();
     let result = TaskResult::Failed {
         error: error.to_owned(),

@@ -10,7 +10,6 @@ use super::{Service, qualifier};
 use crate::api::Params;
 use crate::engine::{self, kind_of};
 use crate::error::FnfError;
-use crate::store::scoped::DEFAULT_ACCOUNT;
 use crate::store::{Claim, ExecutionRecord, ExecutionStatus, StoreError};
 
 /// What StartExecution asks for, checked: from the API, or from a parent's nested-flow task.
@@ -131,9 +130,6 @@ pub async fn start(svc: &Service, req: StartRequest) -> Result<ExecutionRecord, 
 /// Takes a running-execution slot when the account has a limit (`MaxRunningExecutions`);
 /// `ResourceThrottled` when all are taken. Answers whether a slot was taken.
 async fn take_slot(svc: &Service, record: &ExecutionRecord) -> Result<bool, FnfError> {
-    if svc.account() == DEFAULT_ACCOUNT {
-        return Ok(false);
-    }
     let account = svc.account_limits(svc.account()).await?;
     let Some(limit) = account
         .and_then(|a| a.max_running_executions)

@@ -3,7 +3,9 @@
 use serde_json::{Map, Value};
 
 use super::params::encode_token;
-use crate::store::{AliasRecord, ExecutionRecord, FlowRecord, Page, VersionRecord};
+use crate::store::{
+    AccessKeyRecord, AccountRecord, AliasRecord, ExecutionRecord, FlowRecord, Page, VersionRecord,
+};
 use crate::time::format_rfc3339;
 
 pub type Fields = Map<String, Value>;
@@ -93,5 +95,38 @@ pub fn alias(a: &AliasRecord) -> Fields {
     out.insert("RoutingConfigurations".into(), Value::Array(routes));
     put(&mut out, "CreatedTime", format_rfc3339(a.created_ms));
     put(&mut out, "LastModifiedTime", format_rfc3339(a.modified_ms));
+    out
+}
+
+/// An account, as the account actions show it.
+pub fn account(a: &AccountRecord) -> Fields {
+    let mut out = Fields::new();
+    put(&mut out, "AccountId", &a.id);
+    put(&mut out, "Description", &a.description);
+    put(&mut out, "CreatedTime", format_rfc3339(a.created_ms));
+    if let Some(n) = a.requests_per_second {
+        out.insert("RequestsPerSecond".into(), Value::from(n));
+    }
+    if let Some(n) = a.max_running_executions {
+        out.insert("MaxRunningExecutions".into(), Value::from(n));
+    }
+    out
+}
+
+/// An access key, as the API shows it: never its secret.
+pub fn access_key(k: &AccessKeyRecord) -> Fields {
+    let mut out = Fields::new();
+    put(&mut out, "AccessKeyId", &k.id);
+    put(&mut out, "AccountId", &k.account);
+    put(&mut out, "Description", &k.description);
+    put(&mut out, "CreatedTime", format_rfc3339(k.created_ms));
+    put(
+        &mut out,
+        "Status",
+        if k.disabled { "Inactive" } else { "Active" },
+    );
+    if !k.policy.is_empty() {
+        put(&mut out, "Policy", &k.policy);
+    }
     out
 }

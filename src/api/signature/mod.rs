@@ -41,6 +41,7 @@ mod fixtures;
 mod tests;
 
 use crate::api::request::HttpRequest;
+use crate::time::{days_from_civil, days_in_month};
 
 /// Largest difference between the request's time and now: 15 minutes either way.
 pub const MAX_SKEW_MS: u64 = 15 * 60 * 1000;
@@ -289,26 +290,6 @@ fn parse_iso8601(s: &str) -> Option<i64> {
     }
     let days = days_from_civil(year, month, day);
     Some(((days * 24 + hour) * 60 + minute) * 60_000 + second * 1000 + millis)
-}
-
-fn days_in_month(year: i64, month: i64) -> i64 {
-    match month {
-        2 if (year % 4 == 0 && year % 100 != 0) || year % 400 == 0 => 29,
-        2 => 28,
-        4 | 6 | 9 | 11 => 30,
-        _ => 31,
-    }
-}
-
-/// Days since 1970-01-01 of a proleptic Gregorian date (H. Hinnant's algorithm).
-fn days_from_civil(year: i64, month: i64, day: i64) -> i64 {
-    let y = if month <= 2 { year - 1 } else { year };
-    let era = y.div_euclid(400);
-    let yoe = y - era * 400;
-    let mp = (month + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    era * 146_097 + doe - 719_468
 }
 
 /// Percent-encoding as the SDKs do it (Python's `quote(s, safe='~')`, the same as
