@@ -3,7 +3,7 @@ CARGO ?= cargo
 ADDR ?= 127.0.0.1:8080
 BIN := target/debug/fnf-lambda
 
-.PHONY: run test test-rust test-sdk test-lambda lint fmt-check clippy bench release venv clean
+.PHONY: run test test-rust test-sdk test-lambda lint fmt-check clippy bench measure release venv clean
 
 ## Build and start the service locally on $(ADDR) with the embedded store (./.fnf-data).
 run:
@@ -43,9 +43,8 @@ lint:
 ## Every benchmark, then one summary a user can read (target/bench-summary.md): criterion
 ## (engine transitions/s, StartExecution embedded and moto, p50/p99 per call), the process
 ## (cold start, peak memory, size, loopback requests/s) and the peer comparison.
-bench: venv release
+bench: measure
 	./scripts/with-moto.sh $(CARGO) bench
-	./scripts/with-moto.sh .venv/bin/python scripts/measure.py --json target/measure.json > target/measure.md
 	./scripts/peer-bench.sh > target/peer.md
 	.venv/bin/python scripts/bench-summary.py
 
@@ -55,7 +54,6 @@ release:
 
 ## Cold start, peak memory, binary size and loopback requests/s of the release binary
 ## (scripts/measure.py): Markdown in target/measure.md, numbers in target/measure.json.
-.PHONY: measure
 measure: venv release
 	./scripts/with-moto.sh .venv/bin/python scripts/measure.py --json target/measure.json > target/measure.md
 

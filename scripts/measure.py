@@ -462,41 +462,12 @@ class LambdaProcess:
 
 
 def http_api_event(body: dict) -> dict:
-    """An HTTP API (payload 2.0) POST / event with a JSON body, shaped like
-    events/apigw-v2-start-execution.json (taken from there when it exists)."""
+    """An HTTP API (payload 2.0) POST / event with a JSON body: the sample
+    events/apigw-v2-start-execution.json with `body` in place of its own."""
     text = json.dumps(body, separators=(",", ":"))
-    sample = REPO / "events" / "apigw-v2-start-execution.json"
-    try:
-        event = json.loads(sample.read_text())
-    except (OSError, ValueError):
-        event = {
-            "version": "2.0",
-            "routeKey": "ANY /",
-            "rawPath": "/",
-            "rawQueryString": "",
-            "headers": {"content-type": "application/json", "host": "example.com"},
-            "requestContext": {
-                "accountId": "123456789012",
-                "apiId": "measure",
-                "domainName": "example.com",
-                "http": {
-                    "method": "POST",
-                    "path": "/",
-                    "protocol": "HTTP/1.1",
-                    "sourceIp": "127.0.0.1",
-                    "userAgent": "measure",
-                },
-                "requestId": "measure",
-                "routeKey": "ANY /",
-                "stage": "$default",
-                "time": "01/Jan/2026:00:00:00 +0000",
-                "timeEpoch": 1767225600000,
-            },
-            "isBase64Encoded": False,
-        }
+    event = json.loads((REPO / "events" / "apigw-v2-start-execution.json").read_text())
     event["body"] = text
     event["isBase64Encoded"] = False
-    event.setdefault("headers", {})
     event["headers"]["content-type"] = "application/json"
     event["headers"]["content-length"] = str(len(text.encode()))
     return event
@@ -567,13 +538,21 @@ def cold_start_once(binary: Path, work: Path, extra_env: dict[str, str] | None =
         return ready, result["t"] - lp.t0
 
 
-def measure_cold_start(binary: Path, work: Path, runs: int) -> dict:
+def cold_starts(
+    binary: Path, work: Path, runs: int, label: str, extra_env: dict[str, str] | None = None
+) -> tuple[list[float], list[float]]:
+    """`runs` cold starts, each logged under `label`: (ready, first answer) lists in seconds."""
     ready, answer = [], []
     for i in range(runs):
-        r, a = cold_start_once(binary, work)
+        r, a = cold_start_once(binary, work, extra_env)
         ready.append(r)
         answer.append(a)
-        log(f"cold start {i + 1}/{runs}: ready {r * 1000:.1f} ms, first answer {a * 1000:.1f} ms")
+        log(f"{label} {i + 1}/{runs}: ready {r * 1000:.1f} ms, first answer {a * 1000:.1f} ms")
+    return ready, answer
+
+
+def measure_cold_start(binary: Path, work: Path, runs: int) -> dict:
+    ready, answer = cold_starts(binary, work, runs, "cold start")
 
     # What the TLS root store costs: the same start with SSL_CERT_FILE / SSL_CERT_DIR naming an
     # empty file and directory (rustls-native-certs then loads nothing), interleaved with
@@ -625,12 +604,7 @@ def measure_cold_start_dynamodb(binary: Path, work: Path, runs: int) -> dict | N
     made = subprocess.run([str(binary), "create-table", table], env=env, capture_output=True, text=True, timeout=60)
     if made.returncode != 0:
         raise MeasureError(f"create-table failed: {made.stderr[-500:]}")
-    ready, answer = [], []
-    for i in range(runs):
-        r, a = cold_start_once(binary, work, aws)
-        ready.append(r)
-        answer.append(a)
-        log(f"cold start (DynamoDB) {i + 1}/{runs}: ready {r * 1000:.1f} ms, first answer {a * 1000:.1f} ms")
+    ready, answer = cold_starts(binary, work, runs, "cold start (DynamoDB)", aws)
     return {"endpoint": endpoint, "ready": summary_ms(ready), "first_answer": summary_ms(answer)}
 
 
@@ -660,6 +634,28 @@ def mem_entry(proc_stat: dict[str, int], **extra) -> dict:
         "fits_128_mib": hwm < LAMBDA_MEMORY_MIB,
         **extra,
     }
+
+
+def run_to_end(
+    lp: LambdaProcess, name: str, definition: str, execution: str, input_text: str, start_timeout: float
+) -> tuple[str | None, dict, float]:
+    """CreateFlow `name`, StartExecution `execution` with `input_text`, then DescribeExecution
+    (long polls) while it runs, for at most 90 s from the start. Answers (the status
+    StartExecution answered, the last answer, seconds from the start to that answer)."""
+    expect_ok(lp.invoke(direct("CreateFlow", Name=name, Type="DEFAULT", Definition=definition)), "CreateFlow")
+    t = time.monotonic()
+    a = expect_ok(
+        lp.invoke(direct("StartExecution", FlowName=name, ExecutionName=execution, Input=input_text), timeout=start_timeout),
+        "StartExecution",
+    )
+    first_status = a.get("Status")
+    end = t + 90
+    while a.get("Status") == "Running" and time.monotonic() < end:
+        a = expect_ok(
+            lp.invoke(direct("DescribeExecution", FlowName=name, ExecutionName=execution, WaitTimeSeconds=10), timeout=30),
+            "DescribeExecution",
+        )
+    return first_status, a, time.monotonic() - t
 
 
 def measure_memory(binary: Path, work: Path, map_items: int) -> dict:
@@ -704,18 +700,8 @@ def measure_memory(binary: Path, work: Path, map_items: int) -> dict:
     count = largest_map_count(map_items)
     with LambdaProcess(binary, work) as lp:
         lp.wait_ready()
-        expect_ok(lp.invoke(direct("CreateFlow", Name="m", Type="DEFAULT", Definition=MAP_FLOW)), "CreateFlow")
         text = map_input(count)
-        t = time.monotonic()
-        a = expect_ok(lp.invoke(direct("StartExecution", FlowName="m", ExecutionName="map", Input=text), timeout=60), "StartExecution")
-        first_status = a.get("Status")
-        end = t + 90
-        while a.get("Status") == "Running" and time.monotonic() < end:
-            a = expect_ok(
-                lp.invoke(direct("DescribeExecution", FlowName="m", ExecutionName="map", WaitTimeSeconds=10), timeout=30),
-                "DescribeExecution",
-            )
-        took = time.monotonic() - t
+        first_status, a, took = run_to_end(lp, "m", MAP_FLOW, "map", text, start_timeout=60)
         if a.get("Status") != "Succeeded":
             raise MeasureError(f"the Map execution ended {a.get('Status')}: {str(a)[:400]}")
         output = json.loads(a.get("Output") or "{}")
@@ -738,16 +724,7 @@ def measure_memory(binary: Path, work: Path, map_items: int) -> dict:
     budget_ms = 2
     with LambdaProcess(binary, work, extra_env={"FNF_RESPONSE_BUDGET_MS": str(budget_ms)}) as lp:
         lp.wait_ready()
-        expect_ok(lp.invoke(direct("CreateFlow", Name="m", Type="DEFAULT", Definition=MAP_FLOW)), "CreateFlow")
-        t = time.monotonic()
-        a = expect_ok(lp.invoke(direct("StartExecution", FlowName="m", ExecutionName="map", Input=map_input(count)), timeout=60), "StartExecution")
-        first_status = a.get("Status")
-        end = t + 90
-        while a.get("Status") == "Running" and time.monotonic() < end:
-            a = expect_ok(
-                lp.invoke(direct("DescribeExecution", FlowName="m", ExecutionName="map", WaitTimeSeconds=10), timeout=30),
-                "DescribeExecution",
-            )
+        first_status, a, took = run_to_end(lp, "m", MAP_FLOW, "map", map_input(count), start_timeout=60)
         out["map_over_budget"] = mem_entry(
             lp.memory(),
             what=f"the same Map with FNF_RESPONSE_BUDGET_MS={budget_ms} (to be checkpointed mid-Map)",
@@ -757,7 +734,7 @@ def measure_memory(binary: Path, work: Path, map_items: int) -> dict:
             status=a.get("Status"),
             error=a.get("ErrorCode"),
             cause=(a.get("ErrorMessage") or "")[:300] or None,
-            execution_ms=round((time.monotonic() - t) * 1000, 1),
+            execution_ms=round(took * 1000, 1),
         )
     e = out["map_over_budget"]
     log(f"Map x{count} over a {budget_ms} ms budget: {e['status']} {e['error'] or ''} {e['cause'] or ''}")
@@ -769,23 +746,14 @@ def measure_memory(binary: Path, work: Path, map_items: int) -> dict:
     for iterations, key in ((60, "wide_data_fits"), (MAX_MAP_CONCURRENCY, "wide_data_refused")):
         with LambdaProcess(binary, work) as lp:
             lp.wait_ready()
-            expect_ok(lp.invoke(direct("CreateFlow", Name="w", Type="DEFAULT", Definition=WIDE_DATA_FLOW)), "CreateFlow")
-            text = wide_data_input(iterations)
-            t = time.monotonic()
-            a = expect_ok(lp.invoke(direct("StartExecution", FlowName="w", ExecutionName="wide", Input=text), timeout=120), "StartExecution")
-            end = t + 90
-            while a.get("Status") == "Running" and time.monotonic() < end:
-                a = expect_ok(
-                    lp.invoke(direct("DescribeExecution", FlowName="w", ExecutionName="wide", WaitTimeSeconds=10), timeout=30),
-                    "DescribeExecution",
-                )
+            _, a, took = run_to_end(lp, "w", WIDE_DATA_FLOW, "wide", wide_data_input(iterations), start_timeout=120)
             ended = a.get("Status") + (f" ({a.get('ErrorCode')})" if a.get("ErrorCode") else "")
             out[key] = mem_entry(
                 lp.memory(),
                 what=f"a Map of {iterations} concurrent iterations, each holding a 64 KiB array of small numbers: {ended}",
                 status=a.get("Status"),
                 error=a.get("ErrorCode"),
-                execution_ms=round((time.monotonic() - t) * 1000, 1),
+                execution_ms=round(took * 1000, 1),
             )
         log(f"memory, wide live data x{iterations}: {out[key]['peak_rss_mib']} MiB ({ended})")
     return out
@@ -985,8 +953,8 @@ def measure_rps(binary: Path, work: Path, total: int, threads: int, time_limit: 
         )
         if status != 200:
             raise MeasureError(f"CreateFlow over HTTP answered {status}: {body[:300]!r}")
-        start = json.dumps({"Action": "StartExecution", "FlowName": "p", "Version": API_VERSION}).encode()
-        describe = json.dumps({"Action": "DescribeFlow", "Name": "p", "Version": API_VERSION}).encode()
+        start = json.dumps(direct("StartExecution", FlowName="p")).encode()
+        describe = json.dumps(direct("DescribeFlow", Name="p")).encode()
         status, body = post_json(conn, start)
         if status != 200 or json.loads(body).get("Status") != "Succeeded":
             raise MeasureError(f"StartExecution over HTTP answered {status}: {body[:300]!r}")

@@ -18,7 +18,7 @@ fi
 
 # One side after the other, never together, so neither takes CPU from the other. Each side
 # measures every case for at least a second; the timeouts only catch a hang.
-timeout 120 cargo run --release --quiet --example peer_engine -- "$cases" >"$tmp/fnf.json" \
+timeout 120 target/release/examples/peer_engine "$cases" >"$tmp/fnf.json" \
   || fail "the fnf-lambda side failed (above)"
 timeout 120 node bench/peer/sfn.mjs "$cases/cases.json" >"$tmp/sfn.json" \
   || fail "the aws-local-stepfunctions side failed (above)"

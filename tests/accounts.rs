@@ -7,7 +7,7 @@ mod common;
 
 use std::sync::Arc;
 
-use common::{BUDGETS, Backend, ManualClock, Recorder, T0, call, create_flow, ok};
+use common::{BUDGETS, Backend, ManualClock, Recorder, T0, call, create_flow, describe, ok};
 use fnf_lambda::service::Service;
 use fnf_lambda::store::AccountRecord;
 use serde_json::Value;
@@ -145,15 +145,7 @@ async fn accounts_see_only_their_own(backend: Backend) {
             root.continue_execution(&c, "worker").await.unwrap();
         }
     }
-    let done = ok(
-        &a,
-        &[
-            ("Action", "DescribeExecution"),
-            ("FlowName", "parent"),
-            ("ExecutionName", "run"),
-        ],
-    )
-    .await;
+    let done = describe(&a, "parent", "run").await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
     assert_eq!(done["FlowName"], "parent");
     assert_eq!(
@@ -254,15 +246,7 @@ async fn running_executions_are_limited_per_account(backend: Backend) {
             root.continue_execution(&c, "worker").await.unwrap();
         }
     }
-    let two = ok(
-        &small,
-        &[
-            ("Action", "DescribeExecution"),
-            ("FlowName", "waiter"),
-            ("ExecutionName", "two"),
-        ],
-    )
-    .await;
+    let two = describe(&small, "waiter", "two").await;
     assert_eq!(two["Status"], "Succeeded", "{two}");
     assert_eq!(store.slots_held("small").await.unwrap(), 0);
     assert_eq!(start("four").await.0, 200);

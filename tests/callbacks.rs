@@ -101,17 +101,8 @@ impl World {
 
     /// Starts an approval and answers the token its task sent out.
     async fn ask(&self, name: &str) -> String {
-        let input = json!({"url": self.server.url("/echo"), "order": name}).to_string();
-        let started = ok(
-            &self.svc,
-            &[
-                ("Action", "StartExecution"),
-                ("FlowName", "approval"),
-                ("ExecutionName", name),
-                ("Input", &input),
-            ],
-        )
-        .await;
+        let input = json!({"url": self.server.url("/echo"), "order": name});
+        let started = common::start(&self.svc, "approval", name, input).await;
         assert_eq!(started["Status"], "Running", "waits for the callback");
         let seen = self.server.seen();
         let sent = seen
@@ -315,17 +306,8 @@ steps:
 async fn fdl_wait_for_callback(backend: Backend) {
     let w = World::new(backend).await;
     create_flow(&w.svc, "fdl", FDL_APPROVAL, "FDL").await;
-    let input = json!({"url": w.server.url("/echo")}).to_string();
-    let started = ok(
-        &w.svc,
-        &[
-            ("Action", "StartExecution"),
-            ("FlowName", "fdl"),
-            ("ExecutionName", "f"),
-            ("Input", &input),
-        ],
-    )
-    .await;
+    let input = json!({"url": w.server.url("/echo")});
+    let started = common::start(&w.svc, "fdl", "f", input).await;
     assert_eq!(started["Status"], "Running", "{started}");
     let sent = w.server.seen().pop().expect("the task was called");
     let token = sent.body["token"]

@@ -125,17 +125,7 @@ impl World {
     }
 
     async fn start(&self, flow: &str, name: &str, input: Value) -> Value {
-        let input = input.to_string();
-        ok(
-            &self.svc,
-            &[
-                ("Action", "StartExecution"),
-                ("FlowName", flow),
-                ("ExecutionName", name),
-                ("Input", &input),
-            ],
-        )
-        .await
+        common::start(&self.svc, flow, name, input).await
     }
 
     async fn describe(&self, flow: &str, name: &str) -> Value {

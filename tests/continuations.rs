@@ -50,8 +50,6 @@ fn shuffle<T>(items: &mut [T], seed: &mut u64) {
     }
 }
 
-/// Delivers recorded continuations until none is left; each `copies` times, shuffled.
-/// Answers (continuations that drove, that were skipped).
 /// Delivers every continuation `copies` times, shuffled, until none is left. Answers how many
 /// deliveries drove the execution, how many were turned away, and how many distinct
 /// continuations were dispatched. A turned-away delivery must write nothing.

@@ -38,7 +38,8 @@ fn live_state_past_the_checkpoint_limit_fails_the_execution() {
     );
     // 100 x 50 KB: the engine measures its live state as it grows and fails the execution
     // before it holds much more than the limit, whether or not it would ever park.
-    let refused = driver::run(&flow, wide_input(100), 0, 10_000).unwrap();
+    let wide = wide_input(100);
+    let refused = driver::run(&flow, wide.clone(), 0, 10_000).unwrap();
     match refused.outcome {
         Outcome::Failed { error, cause } => {
             assert_eq!(error, engine::STATE_TOO_LARGE_ERROR);
@@ -57,6 +58,6 @@ fn live_state_past_the_checkpoint_limit_fails_the_execution() {
     );
     // What is left is the execution's input (about 51 KB): the iterations' data is dropped.
     let left = serde_json::to_string(&refused.checkpoint).unwrap().len();
-    let input = serde_json::to_string(&wide_input(100)).unwrap().len();
+    let input = serde_json::to_string(&wide).unwrap().len();
     assert!(left < input + 1_000, "{left} bytes left, input {input}");
 }

@@ -8,7 +8,10 @@ mod common;
 use std::sync::Arc;
 use std::sync::atomic::Ordering;
 
-use common::{BUDGETS, Backend, Counting, ManualClock, Recorder, T0, call, create_flow, ok};
+use common::{
+    BUDGETS, Backend, Counting, ManualClock, Recorder, T0, call, create_flow, describe, ok, output,
+    start,
+};
 use fnf_lambda::clock::SystemClock;
 use fnf_lambda::service::Service;
 use fnf_lambda::service::continuation::Continued;
@@ -93,15 +96,7 @@ async fn a_two_minute_wait_costs_nothing_while_parked(backend: Backend) {
         svc.continue_execution(&due[0], "sweep").await.unwrap(),
         Continued::Drove { .. }
     ));
-    let done = ok(
-        &svc,
-        &[
-            ("Action", "DescribeExecution"),
-            ("FlowName", "hold"),
-            ("ExecutionName", "h"),
-        ],
-    )
-    .await;
+    let done = describe(&svc, "hold", "h").await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
     let ended = counting
         .inner
@@ -162,15 +157,7 @@ async fn an_execution_past_its_timeout_ends_timed_out(backend: Backend) {
     assert_eq!(svc.sweep().await.unwrap(), 1);
     let due = recorder.take();
     svc.continue_execution(&due[0], "sweep").await.unwrap();
-    let done = ok(
-        &svc,
-        &[
-            ("Action", "DescribeExecution"),
-            ("FlowName", "hold"),
-            ("ExecutionName", "t"),
-        ],
-    )
-    .await;
+    let done = describe(&svc, "hold", "t").await;
     assert_eq!(
         (done["Status"].as_str(), done["ErrorCode"].as_str()),
         (Some("TimedOut"), Some("FnF.Timeout")),
@@ -187,11 +174,11 @@ async fn an_execution_past_its_timeout_ends_timed_out(backend: Backend) {
 /// minutes: `n` iterations hold about n x 50 KB of state while parked.
 const WIDE_WAIT: &str = include_str!("fixtures/wide_wait.yaml");
 
-fn wide_input(iterations: usize) -> String {
+fn wide_input(iterations: usize) -> serde_json::Value {
     let items: Vec<_> = (0..iterations)
         .map(|i| serde_json::json!({ "i": i }))
         .collect();
-    serde_json::json!({ "items": items, "pad": "x".repeat(50_000) }).to_string()
+    serde_json::json!({ "items": items, "pad": "x".repeat(50_000) })
 }
 
 async fn large_parked_state_is_kept_and_resumed(backend: Backend) {
@@ -202,17 +189,7 @@ async fn large_parked_state_is_kept_and_resumed(backend: Backend) {
     let svc = Service::new(store.clone(), Arc::new(clock.clone()))
         .with_continuations(recorder.clone(), BUDGETS);
     create_flow(&svc, "wide", WIDE_WAIT, "DEFAULT").await;
-    let input = wide_input(40);
-    let run = ok(
-        &svc,
-        &[
-            ("Action", "StartExecution"),
-            ("FlowName", "wide"),
-            ("ExecutionName", "w"),
-            ("Input", &input),
-        ],
-    )
-    .await;
+    let run = start(&svc, "wide", "w", wide_input(40)).await;
     assert_eq!(run["Status"], "Running", "{run}");
     let parked = store.get_execution("wide", "w").await.unwrap().unwrap();
     let size = parked.checkpoint.as_deref().map_or(0, str::len);
@@ -223,19 +200,10 @@ async fn large_parked_state_is_kept_and_resumed(backend: Backend) {
     for due in recorder.take() {
         svc.continue_execution(&due, "sweep").await.unwrap();
     }
-    let done = ok(
-        &svc,
-        &[
-            ("Action", "DescribeExecution"),
-            ("FlowName", "wide"),
-            ("ExecutionName", "w"),
-        ],
-    )
-    .await;
+    let done = describe(&svc, "wide", "w").await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
-    let output: serde_json::Value = serde_json::from_str(done["Output"].as_str().unwrap()).unwrap();
     let expected: Vec<_> = (0..40).map(|i| serde_json::json!({ "i": i })).collect();
-    assert_eq!(output, serde_json::json!({ "Items": expected }));
+    assert_eq!(output(&done), serde_json::json!({ "Items": expected }));
 }
 
 async fn state_too_large_to_checkpoint_fails_the_execution(backend: Backend) {
@@ -245,17 +213,7 @@ async fn state_too_large_to_checkpoint_fails_the_execution(backend: Backend) {
     let svc = Service::new(store.clone(), Arc::new(SystemClock))
         .with_continuations(recorder.clone(), BUDGETS);
     create_flow(&svc, "wide", WIDE_WAIT, "DEFAULT").await;
-    let input = wide_input(100);
-    let run = ok(
-        &svc,
-        &[
-            ("Action", "StartExecution"),
-            ("FlowName", "wide"),
-            ("ExecutionName", "w"),
-            ("Input", &input),
-        ],
-    )
-    .await;
+    let run = start(&svc, "wide", "w", wide_input(100)).await;
     assert_eq!(
         (run["Status"].as_str(), run["ErrorCode"].as_str()),
         (Some("Failed"), Some("FnF.CheckpointTooLarge")),

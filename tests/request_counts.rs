@@ -332,17 +332,8 @@ async fn writes_only_at_task_boundaries_waits_and_the_end() {
         });
     create_flow(&svc, "mixed", TASK_AND_WAIT, "DEFAULT").await;
     requests.take();
-    let input = serde_json::json!({ "base": server.base }).to_string();
-    let started = ok(
-        &svc,
-        &[
-            ("Action", "StartExecution"),
-            ("FlowName", "mixed"),
-            ("ExecutionName", "m"),
-            ("Input", &input),
-        ],
-    )
-    .await;
+    let input = serde_json::json!({ "base": server.base });
+    let started = common::start(&svc, "mixed", "m", input).await;
     assert_eq!(
         started["Status"], "Running",
         "parked at the wait: {started}"

@@ -10,13 +10,13 @@ use std::collections::HashSet;
 use std::sync::Arc;
 
 use common::task_servers::TaskServer;
-use common::{Backend, ManualClock, Recorder, create_flow, ok, output};
+use common::{Backend, ManualClock, Recorder, create_flow, describe, ok, output, start};
 use fnf_lambda::clock::SystemClock;
 use fnf_lambda::service::continuation::Continued;
 use fnf_lambda::service::{Budgets, Integrations, Service};
 use fnf_lambda::tasks::function::{FunctionConfig, FunctionTasks};
 use fnf_lambda::tasks::http::{HttpConfig, HttpTasks};
-use serde_json::{Value, json};
+use serde_json::json;
 
 fn integrations(server: &TaskServer, http: HttpConfig) -> Integrations {
     Integrations {
@@ -26,21 +26,6 @@ fn integrations(server: &TaskServer, http: HttpConfig) -> Integrations {
             FunctionConfig::default(),
         ))),
     }
-}
-
-/// Starts an execution that runs to its end within the call; answers the StartExecution body.
-async fn run(svc: &Service, flow: &str, name: &str, input: Value) -> Value {
-    let input = input.to_string();
-    ok(
-        svc,
-        &[
-            ("Action", "StartExecution"),
-            ("FlowName", flow),
-            ("ExecutionName", name),
-            ("Input", &input),
-        ],
-    )
-    .await
 }
 
 const HTTP_FLOW: &str = "\
@@ -102,7 +87,7 @@ async fn http_tasks_succeed_retry_and_time_out(backend: Backend) {
         .with_integrations(integrations(&server, HttpConfig::default()));
     create_flow(&svc, "http", HTTP_FLOW, "DEFAULT").await;
 
-    let answer = run(
+    let answer = start(
         &svc,
         "http",
         "e1",
@@ -210,7 +195,7 @@ async fn http_failures_have_names(backend: Backend) {
         ("ftp://example.com/".to_owned(), "HTTP.InvalidRequest"),
     ];
     for (i, (url, error)) in cases.iter().enumerate() {
-        let answer = run(&svc, "status", &format!("s{i}"), json!({"url": url})).await;
+        let answer = start(&svc, "status", &format!("s{i}"), json!({"url": url})).await;
         assert_eq!(
             (answer["Status"].as_str(), output(&answer)),
             (Some("Succeeded"), json!({"error": error})),
@@ -220,17 +205,9 @@ async fn http_failures_have_names(backend: Backend) {
     // Not caught, the error ends the execution with its name and a cause that says why.
     create_flow(&svc, "bare", &bare_call("HTTP:Request"), "DEFAULT").await;
     let url = server.url("/status/502");
-    let answer = run(&svc, "bare", "b", json!({"url": url})).await;
+    let answer = start(&svc, "bare", "b", json!({"url": url})).await;
     assert_eq!(answer["Status"], "Failed", "{answer}");
-    let described = ok(
-        &svc,
-        &[
-            ("Action", "DescribeExecution"),
-            ("FlowName", "bare"),
-            ("ExecutionName", "b"),
-        ],
-    )
-    .await;
+    let described = describe(&svc, "bare", "b").await;
     assert_eq!(described["ErrorCode"], "HTTP.ServerError", "{described}");
     assert!(
         described["ErrorMessage"].as_str().unwrap().contains("502"),
@@ -284,26 +261,18 @@ async fn function_tasks_invoke_lambda(backend: Backend) {
 
     // CloudFlow: the function's answer is the task's output; its failure is FC.<errorType>.
     create_flow(&svc, "bare", &bare_call("FC:InvokeFunction"), "DEFAULT").await;
-    let echo = run(&svc, "bare", "ok", json!({"arn": "echo", "n": 1})).await;
+    let echo = start(&svc, "bare", "ok", json!({"arn": "echo", "n": 1})).await;
     assert_eq!(echo["Status"], "Succeeded", "{echo}");
     assert_eq!(output(&echo)["event"], json!({"arn": "echo", "n": 1}));
-    let failed = run(&svc, "bare", "bad", json!({"arn": "fail"})).await;
+    let failed = start(&svc, "bare", "bad", json!({"arn": "fail"})).await;
     assert_eq!(failed["Status"], "Failed", "{failed}");
-    let described = ok(
-        &svc,
-        &[
-            ("Action", "DescribeExecution"),
-            ("FlowName", "bare"),
-            ("ExecutionName", "bad"),
-        ],
-    )
-    .await;
+    let described = describe(&svc, "bare", "bad").await;
     assert_eq!(described["ErrorCode"], "FC.ValueError", "{described}");
 
     // FDL: acs:fc resources map to Lambda names: FC 3.0 by name, FC 2.0 by the template
     // `{service}-{function}` (so `shop-fail`, which this server does not have).
     create_flow(&svc, "fdl", FDL_FUNCTION_FLOW, "FDL").await;
-    let answer = run(&svc, "fdl", "f", json!({"amount": 5})).await;
+    let answer = start(&svc, "fdl", "f", json!({"amount": 5})).await;
     assert_eq!(answer["Status"], "Succeeded", "{answer}");
     let paths: Vec<String> = server.seen().into_iter().map(|s| s.path).collect();
     assert!(
@@ -377,7 +346,7 @@ async fn duplicated_continuations_repeat_no_call(backend: Backend) {
         .with_continuations(recorder.clone(), budgets)
         .with_integrations(integrations(&server, HttpConfig::default()));
     create_flow(&svc, "dup", DUPLICATED_FLOW, "DEFAULT").await;
-    let started = run(&svc, "dup", "d", json!({"base": server.base})).await;
+    let started = start(&svc, "dup", "d", json!({"base": server.base})).await;
     assert_eq!(started["Status"], "Running", "parked on the wait");
 
     for round in 0..10 {
@@ -402,15 +371,7 @@ async fn duplicated_continuations_repeat_no_call(backend: Backend) {
             assert!(matches!(late, Continued::Skipped), "{late:?}");
         }
     }
-    let done = ok(
-        &svc,
-        &[
-            ("Action", "DescribeExecution"),
-            ("FlowName", "dup"),
-            ("ExecutionName", "d"),
-        ],
-    )
-    .await;
+    let done = describe(&svc, "dup", "d").await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
     let keys = server.keys();
     assert_eq!(keys.len(), 3, "three tasks, one call each: {keys:?}");
@@ -437,7 +398,7 @@ async fn a_call_cut_off_is_made_again_with_its_key(backend: Backend) {
         .with_integrations(integrations(&server, HttpConfig::default()));
     create_flow(&svc, "bare", &bare_call("HTTP:Request"), "DEFAULT").await;
     let url = server.url("/slow/600");
-    let started = run(&svc, "bare", "cut", json!({"url": url})).await;
+    let started = start(&svc, "bare", "cut", json!({"url": url})).await;
     assert_eq!(
         started["Status"], "Running",
         "the answer could not wait for the call"
@@ -445,15 +406,7 @@ async fn a_call_cut_off_is_made_again_with_its_key(backend: Backend) {
     for c in recorder.take() {
         svc.continue_execution(&c, "next").await.unwrap();
     }
-    let done = ok(
-        &svc,
-        &[
-            ("Action", "DescribeExecution"),
-            ("FlowName", "bare"),
-            ("ExecutionName", "cut"),
-        ],
-    )
-    .await;
+    let done = describe(&svc, "bare", "cut").await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
     let keys = server.keys();
     assert_eq!(keys.len(), 2, "{keys:?}");

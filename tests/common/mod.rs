@@ -147,6 +147,21 @@ pub async fn describe(svc: &Service, flow: &str, name: &str) -> Value {
     .await
 }
 
+/// StartExecution with `input` as its JSON text, expected to succeed; answers its body.
+pub async fn start(svc: &Service, flow: &str, name: &str, input: Value) -> Value {
+    let input = input.to_string();
+    ok(
+        svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", flow),
+            ("ExecutionName", name),
+            ("Input", &input),
+        ],
+    )
+    .await
+}
+
 /// An answer's `Output` (StartExecution, DescribeExecution), parsed; null when absent.
 pub fn output(answer: &Value) -> Value {
     serde_json::from_str(answer["Output"].as_str().unwrap_or("null")).unwrap()

@@ -223,10 +223,12 @@ class SdkTestCase(unittest.TestCase):
             % (code, response.status_code, body_of(response))
         )
 
-    def create_flow(self, name, definition, flow_type="DEFAULT"):
-        return self.client.create_flow(
+    def create_flow(self, name, definition, flow_type="DEFAULT", client=None,
+                    description="sdk test flow"):
+        """CreateFlow through `client` (the shared one by default)."""
+        return (client or self.client).create_flow(
             fnf_models.CreateFlowRequest(
-                name=name, definition=definition, type=flow_type, description="sdk test flow"
+                name=name, definition=definition, type=flow_type, description=description
             )
         )
 

@@ -77,9 +77,8 @@ class SdkAuthTestCase(SdkTestCase):
         for v3 in (False, True):
             c = self.client_of("a", v3=v3)
             flow = "auth_" + uuid.uuid4().hex[:8]
-            self.call("CreateFlow", lambda: c.create_flow(fnf_models.CreateFlowRequest(
-                name=flow, definition=WAITING.format(name=flow), type="DEFAULT",
-                description="d")))
+            self.call("CreateFlow", lambda: self.create_flow(
+                flow, WAITING.format(name=flow), client=c, description="d"))
             started = self.call("StartExecution", lambda: c.start_execution(
                 fnf_models.StartExecutionRequest(flow_name=flow, execution_name="e")))
             self.assertEqual(started.body.status, "Running")
@@ -113,8 +112,8 @@ class SdkAuthTestCase(SdkTestCase):
     def test_a_key_without_the_permission_is_denied(self):
         owner, reader = self.client_of("a"), self.client_of("a_reader")
         flow = "perm_" + uuid.uuid4().hex[:8]
-        self.call("CreateFlow", lambda: owner.create_flow(fnf_models.CreateFlowRequest(
-            name=flow, definition=WAITING.format(name=flow), type="DEFAULT", description="d")))
+        self.call("CreateFlow", lambda: self.create_flow(
+            flow, WAITING.format(name=flow), client=owner, description="d"))
         self.call("DescribeFlow", lambda: reader.describe_flow(
             fnf_models.DescribeFlowRequest(name=flow)))
         self.assertApiError(lambda: reader.start_execution(
@@ -125,8 +124,8 @@ class SdkAuthTestCase(SdkTestCase):
     def test_accounts_cannot_see_each_other(self):
         a, b = self.client_of("a"), self.client_of("b")
         flow = "mine_" + uuid.uuid4().hex[:8]
-        self.call("CreateFlow", lambda: a.create_flow(fnf_models.CreateFlowRequest(
-            name=flow, definition=WAITING.format(name=flow), type="DEFAULT", description="d")))
+        self.call("CreateFlow", lambda: self.create_flow(
+            flow, WAITING.format(name=flow), client=a, description="d"))
         self.call("StartExecution", lambda: a.start_execution(
             fnf_models.StartExecutionRequest(flow_name=flow, execution_name="e")))
         self.assertApiError(lambda: b.describe_flow(fnf_models.DescribeFlowRequest(name=flow)),
@@ -140,8 +139,8 @@ class SdkAuthTestCase(SdkTestCase):
         listed = self.call("ListFlows", lambda: b.list_flows(fnf_models.ListFlowsRequest()))
         self.assertNotIn(flow, [f.name for f in (listed.body.flows or [])])
         # b may use the same name for a flow of its own.
-        self.call("CreateFlow", lambda: b.create_flow(fnf_models.CreateFlowRequest(
-            name=flow, definition=WAITING.format(name=flow), type="DEFAULT", description="b's")))
+        self.call("CreateFlow", lambda: self.create_flow(
+            flow, WAITING.format(name=flow), client=b, description="b's"))
         d = self.call("DescribeFlow", lambda: a.describe_flow(
             fnf_models.DescribeFlowRequest(name=flow)))
         self.assertEqual(d.body.description, "d")
