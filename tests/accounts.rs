@@ -259,7 +259,64 @@ async fn running_executions_are_limited_per_account(backend: Backend) {
     assert_eq!(store.slots_held("small").await.unwrap(), 1);
 }
 
+/// Every page of an operator listing, following NextToken: the ids of `field` in order.
+async fn every_page(
+    svc: &Service,
+    action: &str,
+    extra: &[(&str, &str)],
+    key: &str,
+    field: &str,
+) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut token: Option<String> = None;
+    loop {
+        let mut params = vec![("Action", action), ("Limit", "1")];
+        params.extend_from_slice(extra);
+        if let Some(t) = &token {
+            params.push(("NextToken", t.as_str()));
+        }
+        let page = ok(svc, &params).await;
+        seen.extend(names(&page, key, field));
+        match page["NextToken"].as_str() {
+            Some(t) => token = Some(t.to_owned()),
+            None => return seen,
+        }
+    }
+}
+
+async fn listings_page_past_ids_that_are_not_flow_names(backend: Backend) {
+    // Account ids may start with a digit and access key ids need not look like flow names:
+    // a page that ends on one hands out a NextToken the next call must take back.
+    let (store, _guard) = common::store(backend).await;
+    let root = Service::new(store, Arc::new(ManualClock::at(T0)));
+    for id in ["1st", "2nd", "3rd"] {
+        ok(&root, &[("Action", "CreateAccount"), ("AccountId", id)]).await;
+    }
+    let accounts = every_page(&root, "ListAccounts", &[], "Accounts", "AccountId").await;
+    assert_eq!(accounts, ["1st", "2nd", "3rd"]);
+    let mut keys = Vec::new();
+    for _ in 0..3 {
+        let key = ok(
+            &root,
+            &[("Action", "CreateAccessKey"), ("AccountId", "1st")],
+        )
+        .await;
+        keys.push(key["AccessKeyId"].as_str().unwrap().to_owned());
+    }
+    keys.sort();
+    let listed = every_page(
+        &root,
+        "ListAccessKeys",
+        &[("AccountId", "1st")],
+        "AccessKeys",
+        "AccessKeyId",
+    )
+    .await;
+    assert_eq!(listed, keys);
+}
+
 on_both_stores!(
     accounts_see_only_their_own,
-    running_executions_are_limited_per_account
+    running_executions_are_limited_per_account,
+    listings_page_past_ids_that_are_not_flow_names,
 );

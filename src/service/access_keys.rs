@@ -55,7 +55,9 @@ pub async fn create(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
 pub async fn list(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     let account = account_param(svc, p)?;
     let limit = params::limit(p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let after = params::next_token(p)?;
+    // Key ids are ours (`FNF...`) or the operator's from the environment: any text up to 128
+    // bytes (src/entry/access.rs), not flow names.
+    let after = params::next_token_of(p, |k| !k.is_empty() && k.len() <= 128)?;
     let page = svc
         .store_root()
         .list_keys(&account, limit, after.as_deref())

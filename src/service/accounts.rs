@@ -101,7 +101,8 @@ pub async fn update(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
 pub async fn list(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     operator_only(svc, "ListAccounts")?;
     let limit = params::limit(p, DEFAULT_LIMIT, MAX_LIMIT)?;
-    let after = params::next_token(p)?;
+    // Account ids may start with a digit, which a flow name may not.
+    let after = params::next_token_of(p, |a| check_account_id(a).is_ok())?;
     let page = svc
         .store_root()
         .list_accounts(limit, after.as_deref())

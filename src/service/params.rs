@@ -79,13 +79,24 @@ pub fn encode_token(after: &str) -> String {
 
 /// Reads `NextToken`; anything we did not hand out is refused.
 pub fn next_token(params: &Params) -> Result<Option<String>, FnfError> {
+    next_token_of(params, |after| check_name("NextToken", after).is_ok())
+}
+
+/// Reads a `NextToken` whose key is not a flow or execution name (an account or access key
+/// id): `valid` says what such a key may be.
+pub fn next_token_of(
+    params: &Params,
+    valid: impl Fn(&str) -> bool,
+) -> Result<Option<String>, FnfError> {
     let Some(token) = params.optional("NextToken") else {
         return Ok(None);
     };
     let bad = || FnfError::invalid("NextToken", "is not a token this service handed out");
     let bytes = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
     let after = String::from_utf8(bytes).map_err(|_| bad())?;
-    check_name("NextToken", &after).map_err(|_| bad())?;
+    if !valid(&after) {
+        return Err(bad());
+    }
     Ok(Some(after))
 }
 
