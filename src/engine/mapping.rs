@@ -281,9 +281,13 @@ pub(super) fn describe_value(v: &Value) -> String {
     }
 }
 
-/// Refuse state data larger than `MAX_STATE_DATA_BYTES` once serialized; the bytes counted
-/// go to the live-state meter.
+/// Refuse state data nested deeper than `MAX_DATA_DEPTH` (checked first, without recursion:
+/// serializing it would recurse) or larger than `MAX_STATE_DATA_BYTES` once serialized; the
+/// bytes counted go to the live-state meter.
 pub(super) fn check_size(what: &str, data: &Value) -> Result<(), String> {
+    if super::depth::nests_deeper_than(data, super::depth::MAX_DATA_DEPTH) {
+        return Err(super::depth::too_deep(what));
+    }
     let size = super::meter::json_len(data, MAX_STATE_DATA_BYTES);
     if size > MAX_STATE_DATA_BYTES {
         return Err(format!(

@@ -3,6 +3,7 @@
 //! No clock, no I/O, no randomness: the caller passes the time in, runs the tasks the engine
 //! asks for, delivers their results with `complete_task`, and stores the checkpoint.
 
+mod depth;
 mod events;
 mod fork;
 mod mapping;
@@ -17,6 +18,7 @@ use serde_json::{Map, Value};
 
 use crate::flow::{Flow, FlowType};
 pub use crate::flow::{MAX_MAP_ITEMS, TaskMode};
+pub use depth::{MAX_DATA_DEPTH, nests_deeper_than};
 pub use events::{EventKind, HistoryEvent};
 use events::{Log, short};
 pub use mapping::kind_of;

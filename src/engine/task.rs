@@ -3,7 +3,7 @@
 use serde_json::{Value, json};
 
 use super::events::EventKind;
-use super::mapping::{Env, describe_value, whole_seconds};
+use super::mapping::{Env, check_size, describe_value, whole_seconds};
 use super::run::{Act, Entry, Failure, Rt, Step, TaskRun, Thread};
 use super::{TaskRequest, TaskResult, task_token};
 use crate::flow::{
@@ -99,6 +99,11 @@ impl Rt<'_> {
     ) -> Option<Step> {
         match task.result.take() {
             Some(TaskResult::Succeeded(v)) => {
+                // Results come from outside (HTTP bodies, functions, reports, children):
+                // bounded like any state data before anything else walks them.
+                if let Err(cause) = check_size("the task result", &v) {
+                    return self.fail_runtime(scope, state, th, task.entry, &cause);
+                }
                 let local = match self.flow.kind {
                     FlowType::Fdl => v.clone(),
                     FlowType::CloudFlow => Value::Null,

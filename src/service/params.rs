@@ -12,6 +12,27 @@ use crate::time::parse_rfc3339;
 
 /// Largest execution input, in bytes (the per-state data limit of CloudFlow).
 pub const MAX_INPUT_BYTES: usize = 64 * 1024;
+
+/// A parameter holding state data (`Input`, a reported `Output`): a JSON object of at most
+/// `MAX_INPUT_BYTES`, nested at most `engine::MAX_DATA_DEPTH` levels.
+pub fn json_object(param: &str, raw: &str) -> Result<Value, FnfError> {
+    use crate::engine::{MAX_DATA_DEPTH, kind_of, nests_deeper_than};
+    if raw.len() > MAX_INPUT_BYTES {
+        return Err(FnfError::EntityTooLarge(MAX_INPUT_BYTES));
+    }
+    match serde_json::from_str::<Value>(raw) {
+        Ok(v) if nests_deeper_than(&v, MAX_DATA_DEPTH) => Err(FnfError::invalid(
+            param,
+            format!("nests arrays and objects more than {MAX_DATA_DEPTH} levels deep"),
+        )),
+        Ok(v @ Value::Object(_)) => Ok(v),
+        Ok(other) => Err(FnfError::invalid(
+            param,
+            format!("must be a JSON object, got {}", kind_of(&other)),
+        )),
+        Err(e) => Err(FnfError::invalid(param, format!("is not valid JSON: {e}"))),
+    }
+}
 /// Longest flow description, in bytes.
 pub const MAX_DESCRIPTION_BYTES: usize = 1024;
 /// Longest role ARN, in bytes.

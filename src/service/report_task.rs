@@ -2,13 +2,11 @@
 //! (api.md; Alibaba's pages for both actions). The result is recorded once; the execution
 //! waiting on it carries on in a continuation.
 
-use serde_json::Value;
-
 use super::Service;
-use super::params::{self, MAX_INPUT_BYTES};
+use super::params;
 use super::views::Fields;
 use crate::api::Params;
-use crate::engine::{TaskResult, kind_of};
+use crate::engine::TaskResult;
 use crate::error::FnfError;
 
 /// Longest Error / Cause kept, in bytes (as StopExecution).
@@ -20,23 +18,8 @@ const MAX_TOKEN_BYTES: usize = 256;
 pub async fn succeeded(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
     let token = token(p)?;
     let raw = p.required("Output")?;
-    if raw.len() > MAX_INPUT_BYTES {
-        return Err(FnfError::EntityTooLarge(MAX_INPUT_BYTES));
-    }
     // A task's output is a JSON object, as every state's data is.
-    let output = match serde_json::from_str::<Value>(raw) {
-        Ok(v @ Value::Object(_)) => v,
-        Ok(other) => {
-            let why = format!("must be a JSON object, got {}", kind_of(&other));
-            return Err(FnfError::invalid("Output", why));
-        }
-        Err(e) => {
-            return Err(FnfError::invalid(
-                "Output",
-                format!("is not valid JSON: {e}"),
-            ));
-        }
-    };
+    let output = params::json_object("Output", raw)?;
     svc.report_task(token, TaskResult::Succeeded(output))
         .await?;
     Ok(Fields::new())

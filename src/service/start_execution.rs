@@ -1,14 +1,12 @@
 //! StartExecution (api.md): claim the name with one conditional write, run the flow in this
 //! invocation, write the end state, answer with the execution's details.
 
-use serde_json::Value;
-
 use super::create_flow::EXPRESS;
-use super::params::{self, MAX_INPUT_BYTES};
+use super::params;
 use super::views::{self, Fields};
 use super::{Service, qualifier};
 use crate::api::Params;
-use crate::engine::{self, kind_of};
+use crate::engine;
 use crate::error::FnfError;
 use crate::store::{Claim, ExecutionRecord, ExecutionStatus, StoreError};
 
@@ -180,21 +178,8 @@ fn generated_name() -> String {
 
 /// `Input`: a JSON object as text, `{}` when absent.
 fn input(raw: Option<&str>) -> Result<String, FnfError> {
-    let Some(raw) = raw else {
-        return Ok("{}".to_owned());
-    };
-    if raw.len() > MAX_INPUT_BYTES {
-        return Err(FnfError::EntityTooLarge(MAX_INPUT_BYTES));
-    }
-    match serde_json::from_str::<Value>(raw) {
-        Ok(Value::Object(_)) => Ok(raw.to_owned()),
-        Ok(other) => Err(FnfError::invalid(
-            "Input",
-            format!("must be a JSON object, got {}", kind_of(&other)),
-        )),
-        Err(e) => Err(FnfError::invalid(
-            "Input",
-            format!("is not valid JSON: {e}"),
-        )),
+    match raw {
+        None => Ok("{}".to_owned()),
+        Some(raw) => params::json_object("Input", raw).map(|_| raw.to_owned()),
     }
 }
