@@ -4,12 +4,10 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::{Value, json};
+use common::process::{Server, dynamodb_args, post};
+use serde_json::json;
 
 /// Ten rounds of: a short wait, a task that sleeps, a counter increment.
 const ROUNDS: &str = "\
@@ -48,57 +46,18 @@ States:
     End: true
 ";
 
-struct Server {
-    child: Child,
-    addr: String,
-}
-
+/// Short budgets, so that executions go through many invocations; a sweep every 200 ms.
 fn start(store_args: &[String], envs: &[(String, String)]) -> Server {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fnf-lambda"))
-        .args(["serve", "--addr", "127.0.0.1:0"])
-        .args(store_args)
-        .envs(envs.iter().cloned())
-        .env("FNF_RESPONSE_BUDGET_MS", "50")
-        .env("FNF_INVOCATION_BUDGET_MS", "100")
-        .env("FNF_LEASE_MARGIN_MS", "100")
-        .env("FNF_SWEEP_INTERVAL_MS", "200")
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start fnf-lambda serve");
-    // The address is in the first log line: "serving the fnf API on http://127.0.0.1:PORT (...".
-    let stderr = child.stderr.take().unwrap();
-    let mut lines = BufReader::new(stderr).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("serve exited before it listened")
-            .unwrap();
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || for _ in lines {});
-    Server { child, addr }
-}
-
-fn post(addr: &str, body: Value) -> Value {
-    let text = body.to_string();
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        text.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
-    serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {response}"))
+    let mut envs = envs.to_vec();
+    for (k, v) in [
+        ("FNF_RESPONSE_BUDGET_MS", "50"),
+        ("FNF_INVOCATION_BUDGET_MS", "100"),
+        ("FNF_LEASE_MARGIN_MS", "100"),
+        ("FNF_SWEEP_INTERVAL_MS", "200"),
+    ] {
+        envs.push((k.into(), v.into()));
+    }
+    Server::start(store_args, &envs)
 }
 
 fn kill_mid_flow(store_args: Vec<String>, envs: Vec<(String, String)>) {
@@ -118,8 +77,7 @@ fn kill_mid_flow(store_args: Vec<String>, envs: Vec<(String, String)>) {
     }
     // Mid-flow: each execution needs about 1.5 s of task sleeps.
     std::thread::sleep(Duration::from_millis(600));
-    server.child.kill().expect("SIGKILL");
-    server.child.wait().unwrap();
+    server.kill();
 
     let server = start(&store_args, &envs);
     // The kill did land mid-flow: some executions had not finished.
@@ -172,9 +130,6 @@ fn kill_mid_flow(store_args: Vec<String>, envs: Vec<(String, String)>) {
             "{name}: each round's task succeeded once in the history"
         );
     }
-    let mut server = server;
-    server.child.kill().ok();
-    server.child.wait().ok();
 }
 
 #[test]
@@ -191,23 +146,6 @@ fn embedded_store_survives_sigkill() {
 
 #[test]
 fn dynamodb_store_survives_sigkill() {
-    let endpoint = common::dynamodb_endpoint();
-    let table = format!("fnf-kill-{}", std::process::id());
-    let envs: Vec<(String, String)> = [
-        ("AWS_ENDPOINT_URL_DYNAMODB", endpoint.as_str()),
-        ("AWS_REGION", "us-east-1"),
-        ("AWS_ACCESS_KEY_ID", "test"),
-        ("AWS_SECRET_ACCESS_KEY", "test"),
-        ("AWS_EC2_METADATA_DISABLED", "true"),
-    ]
-    .iter()
-    .map(|(k, v)| (k.to_string(), v.to_string()))
-    .collect();
-    let status = Command::new(env!("CARGO_BIN_EXE_fnf-lambda"))
-        .args(["create-table", &table])
-        .envs(envs.iter().cloned())
-        .status()
-        .unwrap();
-    assert!(status.success());
-    kill_mid_flow(vec!["--table".into(), table], envs);
+    let (args, envs) = dynamodb_args("fnf-kill");
+    kill_mid_flow(args, envs);
 }

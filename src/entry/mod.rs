@@ -65,7 +65,7 @@ pub fn data_dir_from_env() -> PathBuf {
 }
 
 /// A service on the real clock, with the execution timeout of `FNF_EXECUTION_TIMEOUT_SECONDS`
-/// (default one year).
+/// (default one year) and `FNF_MAX_ABANDONED_INVOCATIONS` (default 3).
 pub fn service(store: Arc<dyn Store>) -> Service {
     let mut service = Service::new(store, Arc::new(SystemClock));
     if let Ok(raw) = std::env::var("FNF_FLOW_CACHE_MS") {
@@ -75,6 +75,9 @@ pub fn service(store: Arc<dyn Store>) -> Service {
                 tracing::warn!(value = %raw, "FNF_FLOW_CACHE_MS is not a number of milliseconds; ignored")
             }
         }
+    }
+    if let Some(n) = env_ms("FNF_MAX_ABANDONED_INVOCATIONS") {
+        service = service.with_max_abandoned(u32::try_from(n).unwrap_or(u32::MAX));
     }
     match env_ms("FNF_EXECUTION_TIMEOUT_SECONDS") {
         Some(seconds) => service.with_execution_timeout(seconds.saturating_mul(1000)),

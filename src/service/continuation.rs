@@ -10,6 +10,13 @@ use crate::store::{ExecutionRecord, StoreError};
 
 /// Most executions one sweep re-dispatches; the next sweep takes the rest.
 pub const SWEEP_LIMIT: usize = 1000;
+/// Invocations in a row that may die driving one execution before it is failed: one lost
+/// process is ordinary (a deploy, a Lambda recycled), three in a row at the same place is an
+/// execution that kills whatever runs it, and retrying it forever would take the service down
+/// with it, restart after restart.
+pub const DEFAULT_MAX_ABANDONED: u32 = 3;
+/// The error of an execution failed for that.
+pub const ABANDONED_ERROR: &str = "FnF.ExecutionAbandoned";
 
 /// What became of a continuation.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -65,7 +72,11 @@ impl Service {
         let Some(leased) = self.take_lease(exec, owner, now, budget).await? else {
             return Ok(Continued::Skipped);
         };
-        let after = self.drive(leased, budget).await?;
+        let after = if leased.abandoned >= self.max_abandoned {
+            self.fail_abandoned(leased).await?
+        } else {
+            self.drive(leased, budget).await?
+        };
         Ok(Continued::Drove {
             version: after.version,
         })
@@ -81,6 +92,12 @@ impl Service {
         budget_ms: i64,
     ) -> Result<Option<ExecutionRecord>, FnfError> {
         let expected = exec.version;
+        // A lease that ran out with its owner still named: that invocation never handed the
+        // execution back (parking clears the count).
+        if exec.lease_owner.is_some() {
+            exec.abandoned = exec.abandoned.saturating_add(1);
+            tracing::warn!(flow = %exec.flow, execution = %exec.name, abandoned = exec.abandoned, "taking over an execution whose invocation did not hand it back");
+        }
         let until = now
             .saturating_add(budget_ms)
             .saturating_add(self.budgets.lease_margin_ms);
@@ -94,6 +111,21 @@ impl Service {
             Err(StoreError::ConditionFailed) => Ok(None),
             Err(e) => Err(e.into()),
         }
+    }
+
+    /// Fails an execution that its last invocations all died driving, without running any of
+    /// it here: whatever killed them would kill this one too.
+    async fn fail_abandoned(&self, exec: ExecutionRecord) -> Result<ExecutionRecord, FnfError> {
+        tracing::error!(flow = %exec.flow, execution = %exec.name, abandoned = exec.abandoned, "failing an execution whose invocations keep dying");
+        let failed = crate::engine::Outcome::Failed {
+            error: ABANDONED_ERROR.into(),
+            cause: format!(
+                "{} invocations in a row ended without handing the execution back (the process \
+                 died or overran its lease while driving it); it is not retried again",
+                exec.abandoned
+            ),
+        };
+        self.end(exec, failed, Vec::new()).await
     }
 
     /// Re-dispatches every running execution due by now (a wait ended, a lease expired, a

@@ -103,6 +103,8 @@ pub struct Service {
     budgets: Budgets,
     /// An execution still running this long after it started ends `TimedOut`.
     execution_timeout_ms: i64,
+    /// An execution abandoned by this many invocations in a row fails (`continuation`).
+    max_abandoned: u32,
     integrations: Integrations,
     /// How many parent executions this service runs inside of (nested-flow tasks).
     depth: u8,
@@ -128,6 +130,7 @@ impl Service {
             dispatcher: Arc::new(NoDispatch),
             budgets: Budgets::UNBOUNDED,
             execution_timeout_ms: DEFAULT_EXECUTION_TIMEOUT_MS,
+            max_abandoned: continuation::DEFAULT_MAX_ABANDONED,
             integrations: Integrations::default(),
             depth: 0,
         }
@@ -232,6 +235,13 @@ impl Service {
     /// Executions still running `timeout_ms` after they started end `TimedOut`.
     pub fn with_execution_timeout(mut self, timeout_ms: i64) -> Service {
         self.execution_timeout_ms = timeout_ms.max(1);
+        self
+    }
+
+    /// Executions whose lease `n` invocations in a row took and never handed back (they died
+    /// driving it) fail with `FnF.ExecutionAbandoned` instead of being driven again.
+    pub fn with_max_abandoned(mut self, n: u32) -> Service {
+        self.max_abandoned = n.max(1);
         self
     }
 

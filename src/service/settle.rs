@@ -163,6 +163,8 @@ impl Service {
         exec.version += 1;
         exec.checkpoint = Some(checkpoint);
         (exec.lease_owner, exec.lease_until_ms) = (None, None);
+        // Handed back: whatever killed earlier invocations, this one got through.
+        exec.abandoned = 0;
         // If the dispatch below is lost, the sweep finds the execution by this time; a
         // long wait still wakes at the execution's timeout.
         let due_ms = due_ms.min(exec.started_ms.saturating_add(self.execution_timeout_ms));

@@ -112,6 +112,20 @@ pub struct ExecutionRecord {
     /// events (`Store::execution_history`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub history: Vec<HistoryRecord>,
+    /// Invocations in a row that took this execution's lease and never handed it back (they
+    /// died, or ran past their lease): counted when the next one takes over, cleared when one
+    /// parks it. Past a few the execution fails rather than take more processes down with it.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub abandoned: u32,
+    /// The access key that started this execution (or the parent it runs under), whose
+    /// policy decides which children it may start; `None` for the operator and for requests
+    /// without authentication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub started_by: Option<String>,
+}
+
+fn is_zero(n: &u32) -> bool {
+    *n == 0
 }
 
 /// A task token: the callback task of an execution that waits on it, and its result once

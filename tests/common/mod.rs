@@ -3,6 +3,7 @@
 //! `FNF_TEST_DYNAMODB_ENDPOINT`; every test gets its own table.
 #![allow(dead_code)]
 
+pub mod process;
 pub mod task_servers;
 
 use std::sync::Arc;

@@ -161,6 +161,8 @@ pub fn exec_to_item(e: &ExecutionRecord) -> Item {
         ("lease_until_ms", e.lease_until_ms.map(n)),
         ("callback_token", e.callback_token.as_ref().map(s)),
         ("holds_slot", e.holds_slot.then(|| n(1))),
+        ("abandoned", (e.abandoned > 0).then(|| n(e.abandoned))),
+        ("started_by", e.started_by.as_ref().map(s)),
         (DUE_MS, due.map(n)),
         (DUE_SHARD, due.map(|_| s(due_shard(&e.flow, &e.name)))),
         (
@@ -200,6 +202,8 @@ pub fn exec_from_item(item: &Item) -> Result<ExecutionRecord, StoreError> {
         due_ms: r.opt_n(DUE_MS)?,
         callback_token: r.opt_s("callback_token")?,
         holds_slot: r.opt_n::<u8>("holds_slot")? == Some(1),
+        abandoned: r.opt_n("abandoned")?.unwrap_or(0),
+        started_by: r.opt_s("started_by")?,
         history: match r.opt_s(KEPT_EVENTS)? {
             Some(text) => kept_events_from(&text)?,
             None => Vec::new(),
