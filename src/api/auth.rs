@@ -125,6 +125,7 @@ async fn authenticate(service: &Service, http: &HttpRequest) -> Result<Caller, F
     Ok(Caller {
         account: key.account,
         policy: Arc::new(policy),
+        key: Some(key.id),
     })
 }
 

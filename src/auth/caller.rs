@@ -10,6 +10,10 @@ use crate::store::scoped::DEFAULT_ACCOUNT;
 pub struct Caller {
     pub account: String,
     pub policy: Arc<Policy>,
+    /// The access key the request was signed with; `None` for the operator acting without a
+    /// request (continuations, the sweep) or without authentication. Executions remember it
+    /// (`ExecutionRecord::started_by`): its policy decides the children they may start.
+    pub key: Option<String>,
 }
 
 impl Caller {
@@ -18,6 +22,7 @@ impl Caller {
         Caller {
             account: DEFAULT_ACCOUNT.to_owned(),
             policy: Arc::new(Policy::full_access()),
+            key: None,
         }
     }
 

@@ -3,6 +3,7 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Arc;
 
 use serde_json::Value;
 use sha2::{Digest, Sha256};
@@ -10,8 +11,11 @@ use sha2::{Digest, Sha256};
 use super::Service;
 use super::callbacks::started_child;
 use super::start_execution::{StartRequest, start};
+use crate::auth::caller::Caller;
+use crate::auth::policy::Policy;
 use crate::engine::{TaskMode, TaskRequest, TaskResult};
 use crate::error::FnfError;
+use crate::store::ExecutionRecord;
 use crate::tasks::{self, FDL_FLOW_PREFIX, Target};
 
 /// Error names of the nested-flow task (our choice, in the `FnF.` family of the engine's).
@@ -19,6 +23,8 @@ pub const CHILD_START_FAILED: &str = "FnF.StartExecutionFailed";
 pub const CHILD_INVALID: &str = "FnF.InvalidArgument";
 /// A task whose integration this deployment has not set up (e.g. no Lambda client).
 pub const NOT_CONFIGURED: &str = "FnF.TaskNotConfigured";
+/// A policy that allows nothing: a revoked starter's.
+const NO_ACCESS: &str = r#"{"Version": "1", "Statement": []}"#;
 /// Child executions started inside their parent's invocation, at most this deep; deeper ones
 /// are handed to a continuation at once (a flow that starts itself cannot recurse unbounded).
 const MAX_INLINE_DEPTH: u8 = 4;
@@ -65,6 +71,19 @@ impl Service {
                 Ok(r) => r,
                 Err(cause) => return failed(CHILD_INVALID, cause),
             };
+            // A child runs with the permissions of whoever started the execution.
+            if !self
+                .caller
+                .policy
+                .allows("StartExecution", Some(&start_req.flow), &self.account)
+            {
+                let denied = FnfError::AccessDenied(format!(
+                    "The access key {} that started this execution may not start flow {}.",
+                    self.caller.key.as_deref().unwrap_or("-"),
+                    start_req.flow
+                ));
+                return failed(CHILD_START_FAILED, format!("{}: {denied}", denied.code()));
+            }
             let child = self.nested();
             match start(&child, start_req).await {
                 Ok(exec) if req.mode == TaskMode::RequestComplete => {
@@ -80,6 +99,34 @@ impl Service {
                 Err(e) => failed(CHILD_START_FAILED, format!("{}: {e}", e.code())),
             }
         })
+    }
+
+    /// This service acting with the permissions of the access key that started `exec` (its
+    /// `started_by`, inherited by children): how a continuation, which acts for the account,
+    /// starts only the children the starter may start. A key since deleted, disabled or moved
+    /// may start nothing more; an execution the operator started keeps full access.
+    pub(super) async fn acting_for_starter(
+        &self,
+        exec: &ExecutionRecord,
+    ) -> Result<Service, FnfError> {
+        let Some(key_id) = &exec.started_by else {
+            return Ok(self.clone());
+        };
+        if self.caller.key.as_ref() == Some(key_id) {
+            return Ok(self.clone());
+        }
+        let key = self.root.get_key(key_id).await?;
+        let policy = key
+            .filter(|k| !k.disabled && k.account == self.account)
+            .and_then(|k| Policy::parse(&k.policy).ok())
+            .unwrap_or_else(|| Policy::parse(NO_ACCESS).expect("an empty policy is valid"));
+        let mut svc = self.clone();
+        svc.caller = Arc::new(Caller {
+            account: self.account.clone(),
+            policy: Arc::new(policy),
+            key: Some(key_id.clone()),
+        });
+        Ok(svc)
     }
 
     /// This service for a child started inside its parent's invocation: one level deeper,

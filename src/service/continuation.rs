@@ -75,7 +75,8 @@ impl Service {
         let after = if leased.abandoned >= self.max_abandoned {
             self.fail_abandoned(leased).await?
         } else {
-            self.drive(leased, budget).await?
+            let starter = self.acting_for_starter(&leased).await?;
+            starter.drive(leased, budget).await?
         };
         Ok(Continued::Drove {
             version: after.version,

@@ -93,6 +93,8 @@ pub async fn start(svc: &Service, req: StartRequest) -> Result<ExecutionRecord, 
         lease_until_ms: Some(lease_until),
         due_ms: Some(lease_until),
         callback_token: req.callback_token,
+        // Its children are started with this key's permissions (`calls::start_child`).
+        started_by: svc.caller().key.clone(),
         ..ExecutionRecord::default()
     };
     record.holds_slot = take_slot(svc, &record).await?;
