@@ -72,6 +72,11 @@ async fn loopback_and_unspecified_are_denied_by_default() {
             format!("http://localhost:{p}/echo"),
             "is a loopback address",
         ),
+        // https too: refused before any TLS handshake.
+        (
+            format!("https://localhost:{p}/echo"),
+            "is a loopback address",
+        ),
         (
             format!("http://[::ffff:127.0.0.1]:{p}/echo"),
             "::ffff:127.0.0.1 is a loopback address",

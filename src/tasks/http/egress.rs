@@ -102,7 +102,7 @@ impl fmt::Display for Network {
     }
 }
 
-/// Whether the top `prefix` of `bits` (of an address `width` bits wide) bits are `net`'s.
+/// Whether `ip` is in `net`/`prefix`, for addresses `width` bits wide (held in a u128).
 fn in_prefix(net: u128, ip: u128, prefix: u8, width: u8) -> bool {
     let shift = u32::from(width - prefix);
     shift >= u32::from(width) || (net >> shift) == (ip >> shift)
