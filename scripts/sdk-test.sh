@@ -47,7 +47,10 @@ mkdir "$tmp/data"
 # Signed requests only, with an operator key the tests know (they create accounts and keys).
 export FNF_SDK_ACCESS_KEY_ID=sdk-operator FNF_SDK_ACCESS_KEY_SECRET=sdk-operator-secret-0123456789
 # No default request rate (the suite is fast); the throttling test gives its account one.
+# HTTP tasks may reach 127.0.0.1 only (the callback tests' sink): the egress rule denies the
+# rest of loopback, which test_fnf_sdk_egress.py checks.
 FNF_AUTH=signature FNF_REQUESTS_PER_SECOND=0 FNF_ADMIN_ACCESS_KEY_ID=$FNF_SDK_ACCESS_KEY_ID \
+  FNF_HTTP_ALLOW_NETWORKS=127.0.0.1/32 \
   FNF_ADMIN_ACCESS_KEY_SECRET=$FNF_SDK_ACCESS_KEY_SECRET \
   "$bin" serve --addr "$addr" --data-dir "$tmp/data" >"$log" 2>&1 &
 server_pid=$!

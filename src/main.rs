@@ -125,9 +125,11 @@ async fn lambda() -> Result<(), String> {
     // Lambda allows 15 minutes; each invocation's own deadline narrows this further.
     let budgets = entry::budgets_from_env(600_000);
     let service = match std::env::var("FNF_CONTINUATION").as_deref() {
-        Ok("inline" | "local") => {
-            entry::local_service(store, budgets, entry::integrations_from_env(true).await)
-        }
+        Ok("inline" | "local") => entry::local_service(
+            store,
+            budgets,
+            entry::integrations_from_env(true, false).await?,
+        ),
         _ => {
             let function = std::env::var("FNF_FUNCTION_NAME")
                 .or_else(|_| std::env::var("AWS_LAMBDA_FUNCTION_NAME"))
@@ -135,7 +137,7 @@ async fn lambda() -> Result<(), String> {
             let dispatcher = InvokeDispatcher::from_env(function, SystemClock).await;
             entry::service(store)
                 .with_continuations(Arc::new(dispatcher), budgets)
-                .with_integrations(entry::integrations_from_env(true).await)
+                .with_integrations(entry::integrations_from_env(true, false).await?)
         }
     };
     entry::lambda::run(service.with_gate(gate))
@@ -180,6 +182,10 @@ async fn serve(args: &[String]) -> Result<(), String> {
              unset FNF_AUTH (or set FNF_AUTH=signature) and create keys"
         ));
     }
+    // Without authentication every caller is the operator on this machine already, so HTTP
+    // tasks may reach loopback too (FNF_HTTP_ALLOW_NETWORKS=none denies it).
+    let loopback = gate.mode == AuthMode::Off;
+    let integrations = entry::integrations_from_env(false, loopback).await?;
     let store = choice
         .open()
         .await
@@ -207,7 +213,6 @@ async fn serve(args: &[String]) -> Result<(), String> {
             tracing::info!("serving the fnf API on http://{local} (DynamoDB table {table})")
         }
     }
-    let integrations = entry::integrations_from_env(false).await;
     let service =
         entry::local_service(store, entry::budgets_from_env(60_000), integrations).with_gate(gate);
     entry::serve::run(service, listener)

@@ -8,7 +8,8 @@ use std::time::Duration;
 use hyper::body::Body;
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::dns::GaiResolver;
+use hyper_util::client::legacy::connect::{Connect, HttpConnector};
 use hyper_util::rt::{TokioExecutor, TokioTimer};
 
 /// Idle pooled connections are dropped after this. A Lambda instance frozen longer finds its
@@ -16,7 +17,7 @@ use hyper_util::rt::{TokioExecutor, TokioTimer};
 /// reported (`HTTP.ConnectionFailed`).
 const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// A pooled client for http and https URLs over [`https_connector`].
+/// A pooled client for http and https URLs, resolving names with the system's resolver.
 pub fn https_client<B>(
     connect_timeout: Option<Duration>,
 ) -> Client<HttpsConnector<HttpConnector>, B>
@@ -24,10 +25,21 @@ where
     B: Body + Send + 'static,
     B::Data: Send,
 {
+    client_over(tcp_connector(GaiResolver::new(), connect_timeout))
+}
+
+/// A pooled client for http and https URLs whose TCP connections come from `tcp` (HTTP
+/// tasks bring one that applies their egress rule); TLS runs on top, with the URL's host.
+pub fn client_over<C, B>(tcp: C) -> Client<HttpsConnector<C>, B>
+where
+    HttpsConnector<C>: Connect + Clone + Send + Sync + 'static,
+    B: Body + Send + 'static,
+    B::Data: Send,
+{
     Client::builder(TokioExecutor::new())
         .pool_timer(TokioTimer::new())
         .pool_idle_timeout(POOL_IDLE_TIMEOUT)
-        .build(https_connector(connect_timeout))
+        .build(https_over(tcp))
 }
 
 /// The client TLS configuration. Without root certificates, https connections fail (and say
@@ -53,12 +65,18 @@ pub fn client_config() -> Arc<rustls::ClientConfig> {
         .clone()
 }
 
-/// A connector for http and https URLs (HTTP/1.1), with TCP_NODELAY and a connect timeout.
-pub fn https_connector(connect_timeout: Option<Duration>) -> HttpsConnector<HttpConnector> {
-    let mut tcp = HttpConnector::new();
+/// A TCP connector for http and https URLs (TLS on top), with TCP_NODELAY and a connect
+/// timeout, resolving names with `resolver`.
+pub fn tcp_connector<R>(resolver: R, connect_timeout: Option<Duration>) -> HttpConnector<R> {
+    let mut tcp = HttpConnector::new_with_resolver(resolver);
     tcp.enforce_http(false);
     tcp.set_nodelay(true);
     tcp.set_connect_timeout(connect_timeout);
+    tcp
+}
+
+/// HTTP/1.1 over `tcp`, with TLS for https URLs.
+fn https_over<C>(tcp: C) -> HttpsConnector<C> {
     hyper_rustls::HttpsConnectorBuilder::new()
         .with_tls_config((*client_config()).clone())
         .https_or_http()

@@ -12,7 +12,7 @@ use common::task_servers::TaskServer;
 use common::{BUDGETS, Backend, ManualClock, Recorder, T0, call, create_flow, ok, output};
 use fnf_lambda::service::{Integrations, Service};
 use fnf_lambda::store::Store;
-use fnf_lambda::tasks::http::{HttpConfig, HttpTasks};
+use fnf_lambda::tasks::http::HttpTasks;
 use serde_json::{Value, json};
 
 const APPROVAL: &str = "\
@@ -64,7 +64,9 @@ impl World {
         let svc = Service::new(store.clone(), Arc::new(clock.clone()))
             .with_continuations(recorder.clone(), BUDGETS)
             .with_integrations(Integrations {
-                http: Some(Arc::new(HttpTasks::new(HttpConfig::default()))),
+                http: Some(Arc::new(HttpTasks::new(
+                    common::task_servers::loopback_http(),
+                ))),
                 function: None,
             });
         let other = Service::new(store.clone(), Arc::new(clock.clone()))

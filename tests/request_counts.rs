@@ -318,7 +318,7 @@ States:
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn writes_only_at_task_boundaries_waits_and_the_end() {
     use fnf_lambda::service::Integrations;
-    use fnf_lambda::tasks::http::{HttpConfig, HttpTasks};
+    use fnf_lambda::tasks::http::HttpTasks;
 
     let server = common::task_servers::TaskServer::start().await;
     let (store, requests) = counted_store().await;
@@ -327,7 +327,9 @@ async fn writes_only_at_task_boundaries_waits_and_the_end() {
     let svc = Service::new(Arc::new(store.clone()), Arc::new(clock.clone()))
         .with_continuations(recorder.clone(), common::BUDGETS)
         .with_integrations(Integrations {
-            http: Some(Arc::new(HttpTasks::new(HttpConfig::default()))),
+            http: Some(Arc::new(HttpTasks::new(
+                common::task_servers::loopback_http(),
+            ))),
             function: None,
         });
     create_flow(&svc, "mixed", TASK_AND_WAIT, "DEFAULT").await;

@@ -9,7 +9,7 @@ mod common;
 use std::collections::HashSet;
 use std::sync::Arc;
 
-use common::task_servers::TaskServer;
+use common::task_servers::{TaskServer, loopback_http};
 use common::{Backend, ManualClock, Recorder, create_flow, describe, ok, output, start};
 use fnf_lambda::clock::SystemClock;
 use fnf_lambda::service::continuation::Continued;
@@ -84,7 +84,7 @@ async fn http_tasks_succeed_retry_and_time_out(backend: Backend) {
     let server = TaskServer::start().await;
     let (store, _guard) = common::store(backend).await;
     let svc = Service::new(store, Arc::new(SystemClock))
-        .with_integrations(integrations(&server, HttpConfig::default()));
+        .with_integrations(integrations(&server, loopback_http()));
     create_flow(&svc, "http", HTTP_FLOW, "DEFAULT").await;
 
     let answer = start(
@@ -177,6 +177,7 @@ async fn http_failures_have_names(backend: Backend) {
     let config = HttpConfig {
         default_timeout_ms: 300,
         max_response_bytes: 1_000,
+        ..loopback_http()
     };
     let svc =
         Service::new(store, Arc::new(SystemClock)).with_integrations(integrations(&server, config));
@@ -257,7 +258,7 @@ async fn function_tasks_invoke_lambda(backend: Backend) {
     let server = TaskServer::start().await;
     let (store, _guard) = common::store(backend).await;
     let svc = Service::new(store, Arc::new(SystemClock))
-        .with_integrations(integrations(&server, HttpConfig::default()));
+        .with_integrations(integrations(&server, loopback_http()));
 
     // CloudFlow: the function's answer is the task's output; its failure is FC.<errorType>.
     create_flow(&svc, "bare", &bare_call("FC:InvokeFunction"), "DEFAULT").await;
@@ -344,7 +345,7 @@ async fn duplicated_continuations_repeat_no_call(backend: Backend) {
     };
     let svc = Service::new(store, Arc::new(clock.clone()))
         .with_continuations(recorder.clone(), budgets)
-        .with_integrations(integrations(&server, HttpConfig::default()));
+        .with_integrations(integrations(&server, loopback_http()));
     create_flow(&svc, "dup", DUPLICATED_FLOW, "DEFAULT").await;
     let started = start(&svc, "dup", "d", json!({"base": server.base})).await;
     assert_eq!(started["Status"], "Running", "parked on the wait");
@@ -395,7 +396,7 @@ async fn a_call_cut_off_is_made_again_with_its_key(backend: Backend) {
     };
     let svc = Service::new(store, Arc::new(SystemClock))
         .with_continuations(recorder.clone(), budgets)
-        .with_integrations(integrations(&server, HttpConfig::default()));
+        .with_integrations(integrations(&server, loopback_http()));
     create_flow(&svc, "bare", &bare_call("HTTP:Request"), "DEFAULT").await;
     let url = server.url("/slow/600");
     let started = start(&svc, "bare", "cut", json!({"url": url})).await;

@@ -10,7 +10,8 @@ pub mod worker;
 
 pub use access::{DEFAULT_REQUESTS_PER_SECOND, bootstrap_admin_key, gate_from_env};
 pub use integrations::{
-    FUNCTION_TASKS_ENV, HTTP_MAX_RESPONSE_ENV, HTTP_TIMEOUT_ENV, integrations_from_env,
+    FUNCTION_TASKS_ENV, HTTP_ALLOW_NETWORKS_ENV, HTTP_MAX_RESPONSE_ENV, HTTP_TIMEOUT_ENV,
+    integrations_from_env,
 };
 
 use std::path::PathBuf;

@@ -8,8 +8,10 @@
 //! otherwise). Every request carries `x-fnf-idempotency-key` and, for callback tasks,
 //! `x-fnf-task-token`.
 //!
-//! A response under 400 succeeds with `{"StatusCode", "Headers", "Body"}`; anything else fails
-//! with one of the `HTTP.*` error names below, which a flow's Retry and Catch match.
+//! A response under 400 succeeds with `{"StatusCode", "Headers", "Body"}` (redirects are not
+//! followed: a 3xx is an answer like any other); anything else fails with one of the `HTTP.*`
+//! error names below, which a flow's Retry and Catch match. Connections go only where the
+//! egress rule (`egress.rs`, applied by `connect.rs`) allows.
 
 use std::sync::{Arc, OnceLock};
 use std::time::Duration;
@@ -20,11 +22,15 @@ use hyper::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderMap, HeaderName, HeaderV
 use hyper::{Method, Request, Uri};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
-use hyper_util::client::legacy::connect::HttpConnector;
 use serde_json::{Map, Value, json};
 
 use super::Integration;
 use crate::engine::{TaskRequest, TaskResult};
+use connect::EgressConnector;
+use egress::{Denied, Egress};
+
+pub mod connect;
+pub mod egress;
 
 /// The server answered 400-499.
 pub const CLIENT_ERROR: &str = "HTTP.ClientError";
@@ -38,6 +44,8 @@ pub const CONNECTION_FAILED: &str = "HTTP.ConnectionFailed";
 pub const RESPONSE_TOO_LARGE: &str = "HTTP.ResponseTooLarge";
 /// The parameters do not make a request: missing or bad url, bad method, header or query.
 pub const INVALID_REQUEST: &str = "HTTP.InvalidRequest";
+/// The URL's address (or every address its host resolves to) is one the egress rule denies.
+pub const EGRESS_DENIED: &str = "HTTP.EgressDenied";
 
 /// Header carrying the task's idempotency key (`flow/execution/step-<n>/attempt`).
 pub const IDEMPOTENCY_HEADER: &str = "x-fnf-idempotency-key";
@@ -57,6 +65,8 @@ pub struct HttpConfig {
     pub default_timeout_ms: u64,
     /// Largest response body accepted; more is `HTTP.ResponseTooLarge`.
     pub max_response_bytes: usize,
+    /// Which addresses tasks may connect to; a denied one is `HTTP.EgressDenied`.
+    pub egress: Egress,
 }
 
 impl Default for HttpConfig {
@@ -64,6 +74,7 @@ impl Default for HttpConfig {
         HttpConfig {
             default_timeout_ms: 60_000,
             max_response_bytes: 1 << 20,
+            egress: Egress::deny(),
         }
     }
 }
@@ -85,6 +96,8 @@ pub enum HttpTaskError {
     ConnectionFailed { target: String, reason: String },
     #[error("{target} answered with a body over {limit} bytes")]
     ResponseTooLarge { target: String, limit: usize },
+    #[error("{target}: {denied}")]
+    EgressDenied { target: String, denied: Denied },
 }
 
 impl HttpTaskError {
@@ -97,6 +110,7 @@ impl HttpTaskError {
             HttpTaskError::Timeout { .. } => TIMEOUT,
             HttpTaskError::ConnectionFailed { .. } => CONNECTION_FAILED,
             HttpTaskError::ResponseTooLarge { .. } => RESPONSE_TOO_LARGE,
+            HttpTaskError::EgressDenied { .. } => EGRESS_DENIED,
         }
     }
 }
@@ -110,7 +124,7 @@ impl From<HttpTaskError> for TaskResult {
     }
 }
 
-type HttpsClient = Client<HttpsConnector<HttpConnector>, Full<Bytes>>;
+type HttpsClient = Client<HttpsConnector<EgressConnector>, Full<Bytes>>;
 
 /// Runs HTTP tasks. Cheap to clone; clones share the connection pool.
 #[derive(Clone)]
@@ -129,10 +143,12 @@ impl HttpTasks {
         }
     }
 
-    /// The shared client (TLS as `crate::tls` sets it up).
+    /// The shared client (TLS as `crate::tls` sets it up), connecting as the egress rule allows.
     fn client(&self) -> &HttpsClient {
-        self.client
-            .get_or_init(|| crate::tls::https_client(Some(CONNECT_TIMEOUT)))
+        self.client.get_or_init(|| {
+            let tcp = EgressConnector::new(self.config.egress.clone(), CONNECT_TIMEOUT);
+            crate::tls::client_over(tcp)
+        })
     }
 
     pub fn config(&self) -> &HttpConfig {
@@ -170,7 +186,13 @@ impl HttpTasks {
             .client()
             .request(request)
             .await
-            .map_err(|e| failed(short_reason(&e)))?;
+            .map_err(|e| match denied_in(&e) {
+                Some(denied) => HttpTaskError::EgressDenied {
+                    target: target.to_owned(),
+                    denied,
+                },
+                None => failed(short_reason(&e)),
+            })?;
         let status = response.status().as_u16();
         let headers = response.headers().clone();
         let body = response.into_body();
@@ -241,6 +263,18 @@ fn header_object(headers: &HeaderMap) -> Value {
         out.insert(name.as_str().to_owned(), Value::String(joined));
     }
     Value::Object(out)
+}
+
+/// The egress rule's refusal, when that is why a connection was not made.
+fn denied_in(e: &(dyn std::error::Error + 'static)) -> Option<Denied> {
+    let mut next = Some(e);
+    while let Some(error) = next {
+        if let Some(denied) = error.downcast_ref::<Denied>() {
+            return Some(denied.clone());
+        }
+        next = error.source();
+    }
+    None
 }
 
 /// The innermost error of a chain, short: what went wrong without the layers' wording.

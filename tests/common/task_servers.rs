@@ -19,10 +19,21 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use base64::Engine as _;
+use fnf_lambda::tasks::http::HttpConfig;
+use fnf_lambda::tasks::http::egress::Egress;
 use http_body_util::{BodyExt, Full};
 use hyper::body::{Bytes, Incoming};
 use hyper::{Request, Response, StatusCode};
 use serde_json::{Value, json};
+
+/// HTTP task settings that reach this server: the egress rule denies loopback by default, so
+/// tests opt in.
+pub fn loopback_http() -> HttpConfig {
+    HttpConfig {
+        egress: Egress::allow_loopback(),
+        ..HttpConfig::default()
+    }
+}
 
 /// One request the server saw.
 #[derive(Debug, Clone)]
