@@ -8,6 +8,7 @@ CreateAccessKey), called through the SDK's generic `call_api`."""
 import json
 import threading
 import time
+import types
 import unittest
 import uuid
 from unittest import mock
@@ -78,6 +79,11 @@ class SdkAuthTestCase(SdkTestCase):
     def client_of(self, name, v3=False):
         return signing(make_client(*self.keys[name]), v3)
 
+    def assertRefused(self, fn, code, status):
+        """assertApiError for `call_api`, whose success is a plain dict."""
+        return self.assertApiError(
+            lambda: types.SimpleNamespace(status_code=200, body=None, _map=fn()), code, status)
+
     def operator(self, v3=False):
         return signing(make_client(), v3)
 
@@ -145,9 +151,9 @@ class SdkAuthTestCase(SdkTestCase):
         signer_id, signer = self.key_of(self.account_b)
         other, _ = self.key_of(self.account_b)
         for action in ("UpdateAccessKey", "DeleteAccessKey"):
-            self.assertApiError(lambda: call_api(signer, action, {"Description": "x"},
-                                                 query={"AccessKeyId": other}),
-                                "MissingRequiredParams", 400)
+            self.assertRefused(lambda: call_api(signer, action, {"Description": "x"},
+                                                query={"AccessKeyId": other}),
+                               "MissingRequiredParams", 400)
         keys = call_api(self.client, "ListAccessKeys", {"AccountId": self.account_b})["AccessKeys"]
         mine = [k for k in keys if k["AccessKeyId"] in (signer_id, other)]
         self.assertEqual([k["Description"] for k in mine], ["", ""])
@@ -177,11 +183,11 @@ class SdkAuthTestCase(SdkTestCase):
                         ("CreateFlow", {"Definition": WAITING.format(name="x"), "Type": "DEFAULT"})]:
                     name = secret + "_new" if action == "CreateFlow" else secret
                     params = {"Name": name, "FlowName": orders, **extra}
-                    self.assertApiError(lambda: call_api(key, action, params), "InvalidArgument", 400)
+                    self.assertRefused(lambda: call_api(key, action, params), "InvalidArgument", 400)
                 # Named by its own parameter, the flow is what the policy judges.
                 self.assertApiError(lambda: key.describe_flow(
                     fnf_models.DescribeFlowRequest(name=secret)), "AccessDenied", 403)
-                self.assertApiError(lambda: call_api(
+                self.assertRefused(lambda: call_api(
                     key, "StartExecution", {"FlowName": secret}), "AccessDenied", 403)
         d = owner.describe_flow(fnf_models.DescribeFlowRequest(name=secret))
         self.assertEqual(d.body.description, "kept")
