@@ -51,8 +51,15 @@ async fn flows_and_versions(svc: &Service) {
     }
 }
 
+/// An action, the flow parameter it reads, the other parameters it needs.
+type Case = (
+    &'static str,
+    &'static str,
+    &'static [(&'static str, &'static str)],
+);
+
 /// Every flow action, with the flow parameter it reads and the one it does not.
-const FLOW_ACTIONS: [(&str, &str, &[(&str, &str)]); 17] = [
+const FLOW_ACTIONS: [Case; 17] = [
     (
         "CreateFlow",
         "Name",
