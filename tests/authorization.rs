@@ -8,6 +8,7 @@ mod common;
 use std::sync::Arc;
 
 use common::{Backend, CLOUDFLOW_SEED, call, create_flow, ok};
+use fnf_lambda::api::resource;
 use fnf_lambda::auth::caller::Caller;
 use fnf_lambda::auth::policy::Policy;
 use fnf_lambda::service::Service;
@@ -293,6 +294,31 @@ async fn account_and_key_actions_are_authorized_as_the_account_they_touch() {
         (status, body["Code"].as_str()),
         (400, Some("InvalidArgument"))
     );
+}
+
+/// The table the gate authorizes by names the parameter each handler reads first: a bad name
+/// in it is the handler's own complaint about that parameter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_authorized_flow_parameter_is_the_one_each_handler_reads() {
+    let (root, _guard) = common::service(Backend::Embedded).await;
+    for (action, flow_param, _) in FLOW_ACTIONS {
+        assert_eq!(resource::flow_param(action), Some(flow_param), "{action}");
+        let (status, body) = call(&root, &[("Action", action), (flow_param, "1-not-a-name")]).await;
+        let message = body["Message"].as_str().unwrap();
+        assert_eq!(status, 400, "{action}: {body}");
+        assert!(
+            message.starts_with(&format!("Parameter error. {flow_param}: ")),
+            "{action}: {message}"
+        );
+    }
+    for action in [
+        "ListFlows",
+        "ReportTaskSucceeded",
+        "ListAccounts",
+        "UpdateAccessKey",
+    ] {
+        assert_eq!(resource::flow_param(action), None, "{action}");
+    }
 }
 
 /// An unknown action is still `ActionNotSupported`, whatever the key's policy.

@@ -66,6 +66,15 @@ fn shape(action: &str) -> Option<(Names, Owner)> {
     })
 }
 
+/// The parameter naming the flow `action` acts on (`None`: no one flow, or an unknown action).
+pub fn flow_param(action: &str) -> Option<&'static str> {
+    match shape(action)?.0 {
+        Names::FlowIsName => Some("Name"),
+        Names::FlowIsFlowName | Names::FlowAndAlias => Some("FlowName"),
+        Names::NoFlow => None,
+    }
+}
+
 /// The account a resource lives in, as the request names it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum AccountOf<'a> {
@@ -90,11 +99,12 @@ pub fn target<'a>(action: &str, params: &'a Params) -> Result<Target<'a>, FnfErr
     let Some((names, owner)) = shape(action) else {
         return Err(FnfError::ActionNotSupported(truncate(action, 64)));
     };
-    let (flow_param, unread): (Option<&str>, &[&str]) = match names {
-        Names::FlowIsName => (Some("Name"), &["FlowName"]),
-        Names::FlowIsFlowName => (Some("FlowName"), &["Name"]),
-        Names::FlowAndAlias => (Some("FlowName"), &[]),
-        Names::NoFlow => (None, &["Name", "FlowName"]),
+    let flow_param = flow_param(action);
+    let unread: &[&str] = match names {
+        Names::FlowIsName => &["FlowName"],
+        Names::FlowIsFlowName => &["Name"],
+        Names::FlowAndAlias => &[],
+        Names::NoFlow => &["Name", "FlowName"],
     };
     if let Some(extra) = unread.iter().find(|p| params.optional(p).is_some()) {
         let why = match flow_param {
