@@ -1,11 +1,12 @@
 //! Letting a request in: who signed it (signature V1 or V3, with the secret of the access key
 //! it names, a nonce used once, a time within 15 minutes), whether that key's policy allows
-//! the action on the flow it is about, and whether the account is within its request rate.
+//! the action on exactly the flow or account it acts on (`resource`), and whether the account is within its request rate.
 //! The request then runs on the service as its account sees it (`Service::for_caller`).
 
 use std::sync::Arc;
 
 use super::request::{FnfRequest, HttpRequest};
+use super::resource::{self, AccountOf};
 use super::signature::{self, SignatureError, SignedRequest};
 use crate::auth::caller::Caller;
 use crate::auth::policy::Policy;
@@ -78,7 +79,7 @@ pub async fn admit(
     // Without authentication whoever calls acts as the service's own caller (the operator,
     // unless the service was made for another account).
     let caller = signed_by.as_ref().unwrap_or_else(|| service.caller());
-    authorize(caller, req)?;
+    authorize(service, caller, req).await?;
     throttle(service, gate, caller).await?;
     Ok(match signed_by {
         None => service.clone(),
@@ -143,30 +144,37 @@ fn signature_error(e: SignatureError) -> FnfError {
     }
 }
 
-/// The flow a call is about, for the policy's resources: `FlowName`, or `Name` for the flow
-/// actions that name the flow so.
-fn flow_of(req: &FnfRequest) -> Option<&str> {
-    if let Some(flow) = req.params.optional("FlowName") {
-        return Some(flow);
-    }
-    match req.action.as_str() {
-        "CreateFlow" | "UpdateFlow" | "DescribeFlow" | "DeleteFlow" => req.params.optional("Name"),
-        _ => None,
-    }
-}
-
-fn authorize(caller: &Caller, req: &FnfRequest) -> Result<(), FnfError> {
-    let flow = flow_of(req);
-    if caller.policy.allows(&req.action, flow, &caller.account) {
+/// Whether the caller's policy allows the action on exactly what it acts on
+/// ([`resource::target`]); a key's account is read from the store (another account's key
+/// counts as the caller's own account, as unknown as a missing key: the handler says so).
+async fn authorize(service: &Service, caller: &Caller, req: &FnfRequest) -> Result<(), FnfError> {
+    let target = resource::target(&req.action, &req.params)?;
+    let key_account;
+    let account = match target.account {
+        AccountOf::Caller => caller.account.as_str(),
+        AccountOf::Named(account) => account,
+        AccountOf::KeyOf(id) => {
+            key_account = service.store_root().get_key(id).await?.map(|k| k.account);
+            match key_account.as_deref() {
+                Some(a) if caller.is_operator() || a == caller.account => a,
+                _ => caller.account.as_str(),
+            }
+        }
+    };
+    if caller.policy.allows(&req.action, target.flow, account) {
         return Ok(());
     }
     let action = truncate(&req.action, 64);
-    Err(FnfError::AccessDenied(match flow {
+    let in_account = match account == caller.account {
+        true => String::new(),
+        false => format!(" in account {}", truncate(account, 64)),
+    };
+    Err(FnfError::AccessDenied(match target.flow {
         Some(flow) => format!(
-            "The key's policy does not allow fnf:{action} on flow {}.",
+            "The key's policy does not allow fnf:{action} on flow {}{in_account}.",
             truncate(flow, 128)
         ),
-        None => format!("The key's policy does not allow fnf:{action}."),
+        None => format!("The key's policy does not allow fnf:{action}{in_account}."),
     }))
 }
 

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod event;
 pub mod request;
+pub mod resource;
 pub mod signature;
 
 use serde_json::{Map, Value};

@@ -90,12 +90,19 @@ pub struct FnfRequest {
 }
 
 /// Decodes an HTTP request: query parameters first, then the body's (the body wins a clash).
+/// In a V1-signed request the query's `AccessKeyId` is the signer's (both SDKs put it there,
+/// over any the caller set), so it is not an action parameter: an action's `AccessKeyId`
+/// (UpdateAccessKey, DeleteAccessKey) comes in the body.
 pub fn decode_http(req: &HttpRequest) -> Result<FnfRequest, FnfError> {
     if req.body.len() > MAX_BODY_BYTES {
         return Err(FnfError::EntityTooLarge(MAX_BODY_BYTES));
     }
     let mut params = Params::default();
+    let v1 = super::signature::is_v1(&req.query);
     for (k, v) in &req.query {
+        if v1 && k == "AccessKeyId" {
+            continue;
+        }
         params.insert(k.clone(), v.clone())?;
     }
     if !req.body.is_empty() {

@@ -8,6 +8,7 @@ CreateAccessKey), called through the SDK's generic `call_api`."""
 import json
 import threading
 import time
+import types
 import unittest
 import uuid
 from unittest import mock
@@ -32,13 +33,21 @@ States:
 """
 
 
-def call_api(client, action, params):
-    """Calls one of our actions the way the SDK calls its own (RPC, form body, signed)."""
-    req = open_api_util_models.OpenApiRequest(body=Utils.parse_to_map(params))
+def call_api(client, action, params, query=None):
+    """Calls one of our actions the way the SDK calls its own (RPC, form body, signed); `query`:
+    parameters the caller puts in the query instead."""
+    req = open_api_util_models.OpenApiRequest(body=Utils.parse_to_map(params), query=query)
     api = open_api_util_models.Params(
         action=action, version="2019-03-15", protocol="HTTPS", pathname="/", method="POST",
         auth_type="AK", style="RPC", req_body_type="formData", body_type="json")
     return client.call_api(api, req, RuntimeOptions())["body"]
+
+
+def signing(client, v3):
+    """`client`, signing with V3 (ACS3-HMAC-SHA256) when asked, else with V1 (the default)."""
+    if v3:
+        client._signature_algorithm = "ACS3-HMAC-SHA256"
+    return client
 
 
 class SdkAuthTestCase(SdkTestCase):
@@ -68,10 +77,122 @@ class SdkAuthTestCase(SdkTestCase):
             cls.keys[name] = (created["AccessKeyId"], created["AccessKeySecret"])
 
     def client_of(self, name, v3=False):
-        client = make_client(*self.keys[name])
-        if v3:
-            client._signature_algorithm = "ACS3-HMAC-SHA256"
-        return client
+        return signing(make_client(*self.keys[name]), v3)
+
+    def assertRefused(self, fn, code, status):
+        """assertApiError for `call_api`, whose success is a plain dict."""
+        return self.assertApiError(
+            lambda: types.SimpleNamespace(status_code=200, body=None, _map=fn()), code, status)
+
+    def operator(self, v3=False):
+        return signing(make_client(), v3)
+
+    def key_of(self, account, policy=None, v3=False):
+        """A new key of `account` (with `policy`), and its client."""
+        params = {"AccountId": account, **({"Policy": json.dumps(policy)} if policy else {})}
+        created = call_api(self.client, "CreateAccessKey", params)
+        return created["AccessKeyId"], signing(
+            make_client(created["AccessKeyId"], created["AccessKeySecret"]), v3)
+
+    def test_every_admin_action_through_both_signatures(self):
+        """The operator's V1 calls naming another key used to answer SignatureNotMatch: the
+        action's AccessKeyId (in the form body) was taken for the signer's (in the query)."""
+        for v3 in (False, True):
+            op, account = self.operator(v3), "adm-%s-%s" % ("v3" if v3 else "v1", uuid.uuid4().hex[:6])
+            created = self.call("CreateAccount", lambda: call_api(
+                op, "CreateAccount", {"AccountId": account, "Description": "new"}))
+            self.assertEqual(created["AccountId"], account)
+            d = self.call("DescribeAccount", lambda: call_api(op, "DescribeAccount", {"AccountId": account}))
+            self.assertEqual(d["Description"], "new")
+            u = self.call("UpdateAccount", lambda: call_api(
+                op, "UpdateAccount", {"AccountId": account, "Description": "changed"}))
+            self.assertEqual(u["Description"], "changed")
+            listed = self.call("ListAccounts", lambda: call_api(op, "ListAccounts", {"Limit": "100"}))
+            self.assertTrue(listed["Accounts"])
+            key = self.call("CreateAccessKey", lambda: call_api(op, "CreateAccessKey", {"AccountId": account}))
+            target = key["AccessKeyId"]
+            upd = self.call("UpdateAccessKey", lambda: call_api(
+                op, "UpdateAccessKey", {"AccessKeyId": target, "Description": "renamed"}))
+            self.assertEqual((upd["AccessKeyId"], upd["Description"]), (target, "renamed"))
+            keys = self.call("ListAccessKeys", lambda: call_api(op, "ListAccessKeys", {"AccountId": account}))
+            self.assertEqual([(k["AccessKeyId"], k["Description"]) for k in keys["AccessKeys"]],
+                             [(target, "renamed")])
+            self.call("DeleteAccessKey", lambda: call_api(op, "DeleteAccessKey", {"AccessKeyId": target}))
+            keys = call_api(op, "ListAccessKeys", {"AccountId": account})
+            self.assertEqual(keys.get("AccessKeys") or [], [])
+            # The operator's own key is untouched and still signs.
+            self.call("ListAccounts", lambda: call_api(op, "ListAccounts", {}))
+
+    def test_the_older_sdk_updates_and_deletes_another_key(self):
+        from aliyunsdkcore.client import AcsClient
+        from aliyunsdkcore.request import CommonRequest
+
+        target, _ = self.key_of(self.account_a)
+        old = AcsClient(test_fnf_sdk.ACCESS_KEY_ID, test_fnf_sdk.ACCESS_KEY_SECRET, "cn-hangzhou")
+
+        def common(action, **body):
+            req = CommonRequest(domain=test_fnf_sdk.ENDPOINT, version="2019-03-15",
+                                action_name=action)
+            req.set_protocol_type("http")
+            req.set_method("POST")
+            for k, v in body.items():
+                req.add_body_params(k, v)
+            return json.loads(old.do_action_with_exception(req))
+
+        updated = common("UpdateAccessKey", AccessKeyId=target, Description="old sdk")
+        self.assertEqual((updated["AccessKeyId"], updated["Description"]), (target, "old sdk"))
+        common("DeleteAccessKey", AccessKeyId=target)
+        listed = common("ListAccessKeys", AccountId=self.account_a)
+        self.assertNotIn(target, [k["AccessKeyId"] for k in listed["AccessKeys"]])
+
+    def test_a_v1_access_key_id_in_the_query_is_the_signers_never_the_key_acted_on(self):
+        """The SDK writes the signer's AccessKeyId over a query one: the key meant is lost, so
+        the call is refused rather than run on the signer's own key."""
+        signer_id, signer = self.key_of(self.account_b)
+        other, _ = self.key_of(self.account_b)
+        for action in ("UpdateAccessKey", "DeleteAccessKey"):
+            self.assertRefused(lambda: call_api(signer, action, {"Description": "x"},
+                                                query={"AccessKeyId": other}),
+                               "MissingRequiredParams", 400)
+        keys = call_api(self.client, "ListAccessKeys", {"AccountId": self.account_b})["AccessKeys"]
+        mine = [k for k in keys if k["AccessKeyId"] in (signer_id, other)]
+        self.assertEqual([k["Description"] for k in mine], ["", ""])
+        # V3 signs in a header: the query's AccessKeyId is the action's.
+        v3 = signing(make_client(*self.keys["b"]), True)
+        updated = call_api(v3, "UpdateAccessKey", {"Description": "via v3"}, query={"AccessKeyId": other})
+        self.assertEqual((updated["AccessKeyId"], updated["Description"]), (other, "via v3"))
+
+    def test_the_flow_authorized_is_the_flow_acted_on(self):
+        """A key allowed only orders-* sent Name=secret&FlowName=orders-1 and read, changed,
+        created and deleted flows outside its policy; a key denying `shared` read it so."""
+        owner = self.client_of("a")
+        tag = uuid.uuid4().hex[:6]
+        secret, orders = "secret_" + tag, "orders-" + tag
+        for flow in (secret, orders):
+            self.call("CreateFlow", lambda: self.create_flow(
+                flow, WAITING.format(name=flow), client=owner, description="kept"))
+        allow = {"Effect": "Allow", "Action": "fnf:*", "Resource": "flow/orders-*"}
+        deny = {"Effect": "Deny", "Action": "fnf:*", "Resource": "flow/" + secret}
+        everything = {"Effect": "Allow", "Action": "fnf:*", "Resource": "*"}
+        for v3 in (False, True):
+            for statements in ([allow], [everything, deny]):
+                _, key = self.key_of(self.account_a, {"Version": "1", "Statement": statements}, v3)
+                for action, extra in [
+                        ("DescribeFlow", {}), ("UpdateFlow", {"Description": "changed"}),
+                        ("DeleteFlow", {}),
+                        ("CreateFlow", {"Definition": WAITING.format(name="x"), "Type": "DEFAULT"})]:
+                    name = secret + "_new" if action == "CreateFlow" else secret
+                    params = {"Name": name, "FlowName": orders, **extra}
+                    self.assertRefused(lambda: call_api(key, action, params), "InvalidArgument", 400)
+                # Named by its own parameter, the flow is what the policy judges.
+                self.assertApiError(lambda: key.describe_flow(
+                    fnf_models.DescribeFlowRequest(name=secret)), "AccessDenied", 403)
+                self.assertRefused(lambda: call_api(
+                    key, "StartExecution", {"FlowName": secret}), "AccessDenied", 403)
+        d = owner.describe_flow(fnf_models.DescribeFlowRequest(name=secret))
+        self.assertEqual(d.body.description, "kept")
+        self.assertApiError(lambda: owner.describe_flow(
+            fnf_models.DescribeFlowRequest(name=secret + "_new")), "FlowNotExists", 404)
 
     def test_signed_calls_succeed_v1_and_v3(self):
         for v3 in (False, True):

@@ -24,6 +24,9 @@ pub(super) const FORM_BODY: &str = "ExecutionName=e-1_x.y&FlowName=my-flow&Input
 pub(super) const V1_POST_SIG: &str = "FI5V3jfjWc+QF+auifc/I0f5L50=";
 pub(super) const V1_GET_SIG: &str = "/6RYuB4OHLyOnl7Rwhcqo2I3+V8=";
 pub(super) const OLD_SDK_SIG: &str = "wV09xh/5bsxVeTNrih2zfS28pvQ=";
+/// UpdateAccessKey naming another key in its form body, as the tea SDK signed it (V1).
+pub(super) const KEY_BODY: &str = "AccessKeyId=FNFTARGETKEY0000000000&Description=d";
+pub(super) const KEY_SIG: &str = "JqWNLYFqzdLGWrAzTeGgU61ZrMY=";
 pub(super) const V1_GET_STS: &str = "GET&%2F&AccessKeyId%3DLTAI5tTestAccessKey%26Action%3DDescribeExecution%26ExecutionName%3De%252F1%252B2%26FlowName%3Dmy%2520flow%252A~%26Format%3Djson%26SignatureMethod%3DHMAC-SHA1%26SignatureNonce%3D3f6c0a1e9b2d4c5e8f7a6b5c4d3e2f10%26SignatureVersion%3D1.0%26Timestamp%3D2026-11-24T20%253A19%253A53Z%26Version%3D2019-03-15";
 pub(super) const V3_POST_AUTH: &str = "ACS3-HMAC-SHA256 Credential=LTAI5tTestAccessKey,SignedHeaders=accept;content-type;host;user-agent;x-acs-action;x-acs-content-sha256;x-acs-credentials-provider;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature=a7981d46d9f3c3056855b306577e328ff8978ba115e8c62132be4482a838fbcc";
 pub(super) const V3_GET_AUTH: &str = "ACS3-HMAC-SHA256 Credential=LTAI5tTestAccessKey,SignedHeaders=accept;host;user-agent;x-acs-action;x-acs-content-sha256;x-acs-credentials-provider;x-acs-date;x-acs-signature-nonce;x-acs-version,Signature=db3d2267dc4f81cf4f252bf760aecb162fcffea8c543b2ee598f0c43b52eb3a3";
@@ -111,6 +114,15 @@ pub(super) fn v1_post() -> Req {
         query: v1_query("StartExecution", &[], V1_POST_SIG),
         headers: v1_headers("StartExecution", true),
         body: FORM_BODY.into(),
+    }
+}
+
+pub(super) fn v1_post_naming_a_key() -> Req {
+    Req {
+        method: "POST",
+        query: v1_query("UpdateAccessKey", &[], KEY_SIG),
+        headers: v1_headers("UpdateAccessKey", true),
+        body: KEY_BODY.into(),
     }
 }
 

@@ -27,7 +27,8 @@
 //!
 //! What the signatures cover, for the caller's decoder: V1 covers every query and form
 //! parameter (a key twice in one of them is refused; a key in both counts with its body value,
-//! as in the SDK and in `request::decode_http`) and, when present, the `x-acs-action` and
+//! as in the SDK and in `request::decode_http`; the signer is the query's `AccessKeyId`, which
+//! the decoder therefore does not hand to the action) and, when present, the `x-acs-action` and
 //! `x-acs-version` headers must agree with the signed `Action` and `Version`. V3 covers the
 //! body (by its SHA-256), the query, the path and the headers it lists, which must include
 //! `host`, `content-type` (when present) and every `x-acs-*` header present.
@@ -163,6 +164,12 @@ pub enum SignatureError {
     Malformed(String),
 }
 
+/// Whether the request carries a V1 signature's fields in its query (signed or not): then the
+/// query's `AccessKeyId` is the signer's, not an action's parameter.
+pub fn is_v1(query: &[(String, String)]) -> bool {
+    v1::marked(query)
+}
+
 /// Reads who claims to sign the request (no secret needed), or why it is malformed.
 /// `Ok(None)`: the request carries no signature at all.
 pub fn claim(req: &SignedRequest) -> Result<Option<Claim>, SignatureError> {
@@ -204,8 +211,8 @@ impl Parsed {
 }
 
 /// Which scheme signs the request: an `Authorization` header means V3; `Signature`,
-/// `AccessKeyId`, `SignatureNonce`, `SignatureMethod` or `BearerToken` in the query (where the
-/// SDKs put them) means V1; neither means unsigned, both is malformed.
+/// `SignatureNonce`, `SignatureMethod` or `BearerToken` in the query (where the SDKs put them)
+/// means V1; neither means unsigned, both is malformed.
 fn parse(req: &SignedRequest) -> Result<Option<Parsed>, SignatureError> {
     let authorization = req.single_header("authorization")?;
     let v1 = v1::parse(req)?;

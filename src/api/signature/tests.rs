@@ -318,3 +318,45 @@ fn arbitrary_input_never_panics() {
         let _ = check(&r, SECRET, i64::MIN);
     }
 }
+
+/// The operator's V1 call naming another key (issue 12, point 9): the SDK puts the signer in
+/// the query and the key acted on in the body, and signs the body's.
+#[test]
+fn v1_signer_is_the_query_access_key_and_the_action_keeps_the_body_one() {
+    let req = v1_post_naming_a_key();
+    let claim = check(&req, SECRET, 0).unwrap();
+    assert_eq!(claim.access_key_id(), AK);
+    let http = |r: &Req| crate::api::HttpRequest {
+        method: r.method.into(),
+        path: "/".into(),
+        query: r.query.clone(),
+        headers: r.headers.clone(),
+        body: r.body.clone(),
+    };
+    let decoded = crate::api::request::decode_http(&http(&req)).unwrap();
+    assert_eq!(
+        decoded.params.get("AccessKeyId"),
+        Some("FNFTARGETKEY0000000000")
+    );
+    // The body's key is what the signature covers.
+    let mut r = req.clone();
+    r.body = KEY_BODY.replace("TARGET", "OTHERS").into();
+    assert_eq!(check(&r, SECRET, 0), Err(SignatureError::SignatureNotMatch));
+    // Without the signer in the query the request is malformed, whatever the body says.
+    let mut r = req.clone();
+    Req::remove(&mut r.query, "AccessKeyId");
+    assert!(is_malformed(check(&r, SECRET, 0)));
+    // A V1 query's AccessKeyId is never an action parameter.
+    let decoded = crate::api::request::decode_http(&http(&v1_get())).unwrap();
+    assert_eq!(decoded.params.get("AccessKeyId"), None);
+}
+
+/// An `AccessKeyId` in a V3 request's query is the action's parameter, not a V1 signature.
+#[test]
+fn v3_may_carry_an_access_key_id_parameter_in_its_query() {
+    let mut r = v3_get();
+    r.query
+        .push(("AccessKeyId".into(), "FNFTARGETKEY0000000000".into()));
+    // Not malformed: the query is V3-signed, so the added parameter breaks the signature.
+    assert_eq!(check(&r, SECRET, 0), Err(SignatureError::SignatureNotMatch));
+}

@@ -11,6 +11,10 @@
 //!   `A-Z a-z 0-9 - _ . ~` as `%XX`), i.e. `quote(s, safe='~')`; an empty value gives `key=`.
 //! - String to sign: `METHOD&%2F&enc(canonicalized)`.
 //! - Signature: base64 (standard, padded) of HMAC-SHA1 keyed with `secret + "&"`.
+//! - The signer: both SDKs set `AccessKeyId` in the query (overwriting any the caller put
+//!   there). A form-body `AccessKeyId` (an action's own parameter, e.g. UpdateAccessKey's) wins
+//!   the merge, so the signature covers it and not the signer's: the signer is read from the
+//!   query, the action's parameter from the body (`request::decode_http` drops the query's).
 //! - Fields: `AccessKeyId`, `SignatureMethod=HMAC-SHA1`, `SignatureVersion=1.0`,
 //!   `SignatureNonce`, `Timestamp` (`%Y-%m-%dT%H:%M:%SZ`); the old SDK adds an empty
 //!   `SignatureType` (a non-empty one, `BEARERTOKEN` or `PRIVATEKEY`, is not supported).
@@ -27,13 +31,19 @@ use super::{
 
 type HmacSha1 = hmac::Hmac<sha1::Sha1>;
 
-/// Parameters whose presence in the query marks a V1-signed request.
+/// Parameters whose presence in the query marks a V1-signed request. Not `AccessKeyId`: it is
+/// also an action's parameter, which a V3-signed request may carry in its query.
 const MARKERS: [&str; 4] = [
     "Signature",
-    "AccessKeyId",
     "SignatureNonce",
     "SignatureMethod",
+    "BearerToken",
 ];
+
+/// Whether the query marks the request as V1-signed.
+pub(super) fn marked(query: &[(String, String)]) -> bool {
+    query.iter().any(|(k, _)| MARKERS.contains(&k.as_str()))
+}
 
 /// A V1-signed request, parsed.
 pub(super) struct V1 {
@@ -45,12 +55,14 @@ pub(super) struct V1 {
 
 /// `None` if no V1 field is in the query; else the parsed request or why it is malformed.
 pub(super) fn parse(req: &SignedRequest) -> Result<Option<V1>, SignatureError> {
-    let marked = req.query.iter().any(|(k, _)| MARKERS.contains(&k.as_str()))
-        || req.query.iter().any(|(k, _)| k == "BearerToken");
-    if !marked {
+    if !marked(req.query) {
         return Ok(None);
     }
     let mut params = collect(req.query.iter().map(|(k, v)| (k.clone(), v.clone())))?;
+    // Where both SDKs put the signer; the merged value may be the action's (module doc).
+    let access_key_id = params.get("AccessKeyId").cloned().ok_or_else(|| {
+        malformed("the parameter AccessKeyId (the signer's) is missing from the query")
+    })?;
     if !req.body.is_empty() {
         if !req.is_form() {
             return Err(malformed(
@@ -83,7 +95,6 @@ pub(super) fn parse(req: &SignedRequest) -> Result<Option<V1>, SignatureError> {
         return Err(malformed("the SignatureVersion is not supported (1.0 is)"));
     }
     let signature = field("Signature")?;
-    let access_key_id = field("AccessKeyId")?;
     check_token("the AccessKeyId", &access_key_id)?;
     let nonce = field("SignatureNonce")?;
     check_token("the SignatureNonce", &nonce)?;
