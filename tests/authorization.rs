@@ -17,6 +17,7 @@ fn caller(account: &str, policy: &str) -> Caller {
     Caller {
         account: account.to_owned(),
         policy: Arc::new(Policy::parse(policy).unwrap()),
+        key: None,
     }
 }
 
