@@ -75,6 +75,17 @@ pub enum FnfError {
     /// The cause is logged where it happens, never shown to the caller.
     #[error("An internal error has occurred. Please retry.")]
     Internal,
+    /// A body refused by `serve` before it is read (its declared size) or while it streams:
+    /// the transport's 413, where the API's own size checks answer 400 (api.md).
+    #[error("The payload size exceeds maximum allowed size ({0} bytes).")]
+    PayloadTooLarge(usize),
+    /// The request body did not arrive in time (slow, never-ending, or promised by
+    /// `Expect: 100-continue` and never sent).
+    #[error("The request body did not arrive within {0} ms.")]
+    RequestTimeout(u64),
+    /// `serve` already holds its maximum of connections.
+    #[error("The server is serving its maximum of {0} connections. Please retry later.")]
+    ServiceUnavailable(usize),
 }
 
 impl FnfError {
@@ -108,6 +119,9 @@ impl FnfError {
             FnfError::AccountNotExists(_) => "AccountNotExists",
             FnfError::AccountAlreadyExists(_) => "AccountAlreadyExists",
             FnfError::Internal => "InternalServerError",
+            FnfError::PayloadTooLarge(_) => "EntityTooLarge",
+            FnfError::RequestTimeout(_) => "RequestTimeout",
+            FnfError::ServiceUnavailable(_) => "ServiceUnavailable",
         }
     }
 
@@ -127,6 +141,9 @@ impl FnfError {
             FnfError::UnsupportedMediaType => 415,
             FnfError::ResourceThrottled => 429,
             FnfError::Internal => 500,
+            FnfError::PayloadTooLarge(_) => 413,
+            FnfError::RequestTimeout(_) => 408,
+            FnfError::ServiceUnavailable(_) => 503,
             _ => 400,
         }
     }
