@@ -6,7 +6,7 @@
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::TcpStream;
 use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver};
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
 use serde_json::Value;
@@ -225,7 +225,10 @@ fn accept_errors_wait_and_retry_instead_of_ending_serve() {
         match server.log.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
             Ok(line) if line.contains("cannot accept a connection") => break line,
             Ok(_) => {}
-            Err(_) => panic!(
+            Err(RecvTimeoutError::Disconnected) => {
+                panic!("serve exited: {:?}", server.child.wait())
+            }
+            Err(RecvTimeoutError::Timeout) => panic!(
                 "serve never ran out of descriptors with {} idle connections: the test proves nothing",
                 idle.len()
             ),

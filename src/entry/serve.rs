@@ -153,11 +153,21 @@ pub async fn run(service: Service, listener: TcpListener, limits: Limits) {
             }
             Err(_) => {
                 refused.note(limits.max_connections);
-                if let Ok(permit) = refusals.clone().try_acquire_owned() {
-                    tokio::spawn(async move {
-                        refuse(stream, limits.max_connections).await;
-                        drop(permit);
-                    });
+                let answer = refusal(limits.max_connections);
+                match refusals.clone().try_acquire_owned() {
+                    Ok(permit) => {
+                        tokio::spawn(async move {
+                            refuse(stream, answer).await;
+                            drop(permit);
+                        });
+                    }
+                    // Too many being refused already: one try, without waiting, then close
+                    // (tokio's try_write would wait for the reactor to see the new socket).
+                    Err(_) => {
+                        if let Ok(mut raw) = stream.into_std() {
+                            let _ = std::io::Write::write(&mut raw, answer.as_bytes());
+                        }
+                    }
                 }
             }
         }
@@ -187,8 +197,8 @@ impl RefusalLog {
     }
 }
 
-/// Answers a connection over the cap with a 503 `ServiceUnavailable` and closes it.
-async fn refuse(mut stream: TcpStream, max: usize) {
+/// The raw 503 `ServiceUnavailable` answer to a connection over the cap.
+fn refusal(max: usize) -> String {
     let request_id = new_request_id();
     let err = FnfError::ServiceUnavailable(max);
     let body = serde_json::json!({
@@ -197,13 +207,17 @@ async fn refuse(mut stream: TcpStream, max: usize) {
         "Message": err.to_string(),
     })
     .to_string();
-    let answer = format!(
+    format!(
         "HTTP/1.1 {} Service Unavailable\r\ncontent-type: application/json\r\n\
          content-length: {}\r\nconnection: close\r\nretry-after: 1\r\n\
          x-acs-request-id: {request_id}\r\n\r\n{body}\n",
         err.status(),
         body.len() + 1
-    );
+    )
+}
+
+/// Sends the refusal and closes, reading what the client sent meanwhile.
+async fn refuse(mut stream: TcpStream, answer: String) {
     let _ = tokio::time::timeout(REFUSAL_LINGER, async {
         stream.write_all(answer.as_bytes()).await?;
         stream.shutdown().await?;
