@@ -135,7 +135,8 @@ fn list_flows_request(addr: &str) -> String {
 fn try_list_flows(addr: &str) -> Option<(u16, Value)> {
     let mut stream = TcpStream::connect_timeout(&addr.parse().unwrap(), GUARD).ok()?;
     stream.set_read_timeout(Some(GUARD)).ok()?;
-    stream.write_all(list_flows_request(addr).as_bytes()).ok()?;
+    let request = list_flows_request(addr).replacen("\r\n\r\n", "\r\nConnection: close\r\n\r\n", 1);
+    stream.write_all(request.as_bytes()).ok()?;
     let mut text = String::new();
     let _ = stream.read_to_string(&mut text);
     let (head, body) = text.split_once("\r\n\r\n")?;
