@@ -53,7 +53,10 @@ fn start(envs: &[(&str, &str)], descriptors: Option<u32>) -> Server {
     let (tx, log) = mpsc::channel();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let addr = loop {
-        let line = lines.next().expect("serve exited before it listened").unwrap();
+        let line = lines
+            .next()
+            .expect("serve exited before it listened")
+            .unwrap();
         if let Some(rest) = line.split("http://").nth(1) {
             break rest.split_whitespace().next().unwrap().to_owned();
         }
@@ -92,7 +95,11 @@ fn read_response(stream: &mut TcpStream) -> (u16, String, Value) {
             }
             let length: usize = head
                 .lines()
-                .find_map(|l| l.to_ascii_lowercase().strip_prefix("content-length:").map(|v| v.trim().parse().unwrap()))
+                .find_map(|l| {
+                    l.to_ascii_lowercase()
+                        .strip_prefix("content-length:")
+                        .map(|v| v.trim().parse().unwrap())
+                })
                 .expect("a content-length");
             if buf.len() >= end + 4 + length {
                 let body = &buf[end + 4..end + 4 + length];
@@ -103,9 +110,15 @@ fn read_response(stream: &mut TcpStream) -> (u16, String, Value) {
             }
         }
         match stream.read(&mut chunk) {
-            Ok(0) => panic!("closed before a whole answer: {:?}", String::from_utf8_lossy(&buf)),
+            Ok(0) => panic!(
+                "closed before a whole answer: {:?}",
+                String::from_utf8_lossy(&buf)
+            ),
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
-            Err(e) => panic!("no answer within {GUARD:?} ({e}): {:?}", String::from_utf8_lossy(&buf)),
+            Err(e) => panic!(
+                "no answer within {GUARD:?} ({e}): {:?}",
+                String::from_utf8_lossy(&buf)
+            ),
         }
     }
 }
@@ -190,9 +203,16 @@ fn idle_connections_beyond_the_descriptor_limit_leave_serve_answering() {
         ],
         Some(1024),
     );
-    assert_eq!(answered_with(&mut server, 200)["Flows"], Value::Array(vec![]));
+    assert_eq!(
+        answered_with(&mut server, 200)["Flows"],
+        Value::Array(vec![])
+    );
     let idle = open_idle(&server.addr, IDLE_CONNECTIONS);
-    assert_eq!(idle.len(), IDLE_CONNECTIONS, "serve stopped accepting connections");
+    assert_eq!(
+        idle.len(),
+        IDLE_CONNECTIONS,
+        "serve stopped accepting connections"
+    );
     // Past the cap (512 by default) connections are answered 503, a JSON fnf error.
     let mut last = idle.last().unwrap().try_clone().unwrap();
     last.set_read_timeout(Some(GUARD)).unwrap();
@@ -223,7 +243,10 @@ fn accept_errors_wait_and_retry_instead_of_ending_serve() {
     let idle = open_idle(&server.addr, IDLE_CONNECTIONS);
     let deadline = Instant::now() + GUARD;
     let warned = loop {
-        match server.log.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
+        match server
+            .log
+            .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        {
             Ok(line) if line.contains("cannot accept a connection") => break line,
             Ok(_) => {}
             Err(RecvTimeoutError::Disconnected) => {
@@ -256,18 +279,33 @@ fn a_declared_oversize_body_is_refused_at_once() {
         let (status, head, body) = read_response(&mut stream);
         assert_eq!(status, 413, "{expect}: {head}");
         assert_eq!(body["Code"], "EntityTooLarge", "{expect}: {body}");
-        assert!(body["Message"].as_str().unwrap().contains("(1048576 bytes)"), "{body}");
-        assert!(head.to_ascii_lowercase().contains("connection: close"), "{head}");
+        assert!(
+            body["Message"]
+                .as_str()
+                .unwrap()
+                .contains("(1048576 bytes)"),
+            "{body}"
+        );
+        assert!(
+            head.to_ascii_lowercase().contains("connection: close"),
+            "{head}"
+        );
     }
     // Nothing declared, but more than the limit sent: refused as it streams.
     let head = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n";
     let big = vec![b' '; 2 * 1024 * 1024];
     let mut stream = connect(&server.addr);
     stream.write_all(head.as_bytes()).unwrap();
-    stream.write_all(format!("{:x}\r\n", big.len()).as_bytes()).unwrap();
+    stream
+        .write_all(format!("{:x}\r\n", big.len()).as_bytes())
+        .unwrap();
     let _ = stream.write_all(&big);
     let (status, _, body) = read_response(&mut stream);
-    assert_eq!((status, body["Code"].as_str()), (413, Some("EntityTooLarge")), "{body}");
+    assert_eq!(
+        (status, body["Code"].as_str()),
+        (413, Some("EntityTooLarge")),
+        "{body}"
+    );
 }
 
 #[test]
@@ -275,7 +313,10 @@ fn slow_bodies_time_out_with_request_timeout() {
     let server = start(&[("FNF_BODY_TIMEOUT_MS", "300")], None);
     let json = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";
     let cases = [
-        ("10 of 100 bytes", format!("{json}Content-Length: 100\r\n\r\n0123456789")),
+        (
+            "10 of 100 bytes",
+            format!("{json}Content-Length: 100\r\n\r\n0123456789"),
+        ),
         (
             "a chunk of 2^64-1 bytes",
             format!("{json}Transfer-Encoding: chunked\r\n\r\nffffffffffffffff\r\n0123456789"),
@@ -289,7 +330,10 @@ fn slow_bodies_time_out_with_request_timeout() {
         let (status, head, body) = exchange(&server.addr, &request, b"");
         assert_eq!(status, 408, "{what}: {head}");
         assert_eq!(body["Code"], "RequestTimeout", "{what}: {body}");
-        assert!(body["Message"].as_str().unwrap().contains("300 ms"), "{what}: {body}");
+        assert!(
+            body["Message"].as_str().unwrap().contains("300 ms"),
+            "{what}: {body}"
+        );
     }
     // The server goes on answering.
     let (status, _, _) = exchange(&server.addr, &list_flows_request(&server.addr), b"");
@@ -317,11 +361,18 @@ fn silent_connections_are_closed_by_the_idle_timeout() {
         None,
     );
     let mut silent = connect(&server.addr);
-    assert!(closed_by_server(&mut silent), "a silent connection stayed open");
+    assert!(
+        closed_by_server(&mut silent),
+        "a silent connection stayed open"
+    );
     let mut kept = connect(&server.addr);
-    kept.write_all(list_flows_request(&server.addr).as_bytes()).unwrap();
+    kept.write_all(list_flows_request(&server.addr).as_bytes())
+        .unwrap();
     assert_eq!(read_response(&mut kept).0, 200);
-    assert!(closed_by_server(&mut kept), "an idle kept-alive connection stayed open");
+    assert!(
+        closed_by_server(&mut kept),
+        "an idle kept-alive connection stayed open"
+    );
 }
 
 #[test]
@@ -336,18 +387,32 @@ fn heads_that_never_end_are_closed_by_the_header_timeout() {
     );
     // It also runs while a connection waits for its first or next request (hyper 1.12).
     let mut silent = connect(&server.addr);
-    assert!(closed_by_server(&mut silent), "a silent connection stayed open");
+    assert!(
+        closed_by_server(&mut silent),
+        "a silent connection stayed open"
+    );
     let mut kept = connect(&server.addr);
-    kept.write_all(list_flows_request(&server.addr).as_bytes()).unwrap();
+    kept.write_all(list_flows_request(&server.addr).as_bytes())
+        .unwrap();
     assert_eq!(read_response(&mut kept).0, 200);
-    assert!(closed_by_server(&mut kept), "an idle kept-alive connection stayed open");
+    assert!(
+        closed_by_server(&mut kept),
+        "an idle kept-alive connection stayed open"
+    );
     // A head that trickles in forever.
     let mut endless = connect(&server.addr);
-    endless.write_all(b"POST / HTTP/1.1\r\nHost: x\r\nX-Slow: ").unwrap();
-    endless.set_read_timeout(Some(Duration::from_millis(100))).unwrap();
+    endless
+        .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    endless
+        .set_read_timeout(Some(Duration::from_millis(100)))
+        .unwrap();
     let deadline = Instant::now() + GUARD;
     loop {
-        assert!(Instant::now() < deadline, "an endless head kept its connection");
+        assert!(
+            Instant::now() < deadline,
+            "an endless head kept its connection"
+        );
         if endless.write_all(b"a").is_err() || closed_by_server(&mut endless) {
             break;
         }

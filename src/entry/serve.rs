@@ -185,7 +185,10 @@ struct RefusalLog {
 impl RefusalLog {
     fn note(&mut self, max: usize) {
         self.count += 1;
-        if self.since.is_none_or(|t| t.elapsed() >= Duration::from_secs(1)) {
+        if self
+            .since
+            .is_none_or(|t| t.elapsed() >= Duration::from_secs(1))
+        {
             tracing::warn!(
                 refused = self.count,
                 max_connections = max,
