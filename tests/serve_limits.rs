@@ -309,6 +309,17 @@ fn a_declared_oversize_body_is_refused_at_once() {
 }
 
 #[test]
+fn a_malformed_chunked_body_is_invalid_argument() {
+    let server = start(&[], None);
+    let request = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+                   Transfer-Encoding: chunked\r\n\r\nzz\r\n{}\r\n0\r\n\r\n";
+    let (status, head, body) = exchange(&server.addr, request, b"");
+    assert_eq!(status, 400, "{head}");
+    assert_eq!(body["Code"], "InvalidArgument", "{body}");
+    assert!(body["Message"].as_str().unwrap().contains("body"), "{body}");
+}
+
+#[test]
 fn slow_bodies_time_out_with_request_timeout() {
     let server = start(&[("FNF_BODY_TIMEOUT_MS", "300")], None);
     let json = "POST / HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n";

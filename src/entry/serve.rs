@@ -12,7 +12,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use http_body_util::{BodyExt, Full, Limited};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::{Body, Bytes, Incoming};
 use hyper::{Request, Response};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -115,6 +115,7 @@ fn setting(
 pub async fn run(service: Service, listener: TcpListener, limits: Limits) {
     let shutdown = shutdown_signal();
     tokio::pin!(shutdown);
+    check_descriptor_limit(limits.max_connections);
     let slots = Arc::new(Semaphore::new(limits.max_connections));
     let refusals = Arc::new(Semaphore::new(REFUSALS_AT_ONCE));
     let mut pause: Option<Duration> = None;
@@ -173,6 +174,29 @@ pub async fn run(service: Service, listener: TcpListener, limits: Limits) {
         }
     }
     tracing::info!("shutting down");
+}
+
+/// Warns when the cap leaves no room under the process's descriptor limit (read from Linux's
+/// /proc): past it, accept fails and new callers wait instead of getting a 503.
+fn check_descriptor_limit(max_connections: usize) {
+    let Ok(limits) = std::fs::read_to_string("/proc/self/limits") else {
+        return;
+    };
+    let soft = limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3)?.parse::<usize>().ok());
+    // Besides connections: the refusals, the store's files, the runtime, the log.
+    let needed = max_connections + REFUSALS_AT_ONCE + 64;
+    if let Some(soft) = soft
+        && needed > soft
+    {
+        tracing::warn!(
+            max_connections,
+            descriptor_limit = soft,
+            "{MAX_CONNECTIONS_ENV} leaves too few descriptors: lower it or raise `ulimit -n` to {needed}"
+        );
+    }
 }
 
 /// Logs refused connections at most once a second, with how many.
@@ -253,8 +277,15 @@ async fn handle(
     let read = Limited::new(body, MAX_BODY_BYTES).collect();
     let collected = match tokio::time::timeout(limits.body_timeout, read).await {
         Ok(Ok(collected)) => collected,
-        Ok(Err(_)) => {
-            let err = FnfError::PayloadTooLarge(MAX_BODY_BYTES);
+        Ok(Err(e)) => {
+            let err = if e.is::<LengthLimitError>() {
+                FnfError::PayloadTooLarge(MAX_BODY_BYTES)
+            } else {
+                FnfError::InvalidArgument(format!(
+                    "the request body cannot be read: {}",
+                    causes(&*e)
+                ))
+            };
             return respond(api::error_answer(&err, &request_id), &request_id, true);
         }
         Err(_) => {
@@ -282,6 +313,17 @@ async fn handle(
         &request_id,
         false,
     )
+}
+
+/// An error and its causes, `outer: inner` (hyper says what went wrong only in the cause).
+fn causes(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        text.push_str(&format!(": {cause}"));
+        source = cause.source();
+    }
+    text
 }
 
 /// The answer as an HTTP response; `close` when the rest of the request was not read.

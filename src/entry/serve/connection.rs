@@ -49,7 +49,6 @@ pub(super) async fn serve(
         .header_read_timeout(limits.header_timeout)
         .serve_connection(io, handler);
     tokio::pin!(conn);
-    let mut closing = false;
     loop {
         tokio::select! {
             ended = conn.as_mut() => {
@@ -59,18 +58,12 @@ pub(super) async fn serve(
                 return;
             }
             () = tokio::time::sleep_until(activity.idle_deadline(limits.idle_timeout)) => {
-                if !activity.is_idle(limits.idle_timeout) {
-                    continue;
-                }
-                if closing {
-                    // The graceful close did not finish either (an answer nobody reads).
-                    tracing::debug!(%peer, "closing a stalled connection");
+                // Dropped, not shut down gracefully: with nothing being handled and no byte
+                // moving, all that could be lost is an answer its client is not reading.
+                if activity.is_idle(limits.idle_timeout) {
+                    tracing::debug!(%peer, "closing an idle connection");
                     return;
                 }
-                tracing::debug!(%peer, "closing an idle connection");
-                conn.as_mut().graceful_shutdown();
-                closing = true;
-                activity.touch();
             }
         }
     }
