@@ -28,8 +28,8 @@ pub const HEADER_TIMEOUT_ENV: &str = "FNF_HEADER_TIMEOUT_MS";
 pub const IDLE_TIMEOUT_ENV: &str = "FNF_IDLE_TIMEOUT_MS";
 pub const BODY_TIMEOUT_ENV: &str = "FNF_BODY_TIMEOUT_MS";
 
-/// Refused connections being answered at once; beyond, a refused connection is just closed.
-/// Each holds a descriptor for at most [`REFUSAL_LINGER`].
+/// Refused connections being answered at once, each holding a descriptor for at most
+/// [`REFUSAL_LINGER`]; beyond, a refused connection gets one unwaited write of its 503.
 const REFUSALS_AT_ONCE: usize = 64;
 /// How long a refused connection may take to read its 503 and close. Reading what the client
 /// sent before closing keeps the kernel from resetting the connection over the answer.
@@ -154,22 +154,7 @@ pub async fn run(service: Service, listener: TcpListener, limits: Limits) {
             }
             Err(_) => {
                 refused.note(limits.max_connections);
-                let answer = refusal(limits.max_connections);
-                match refusals.clone().try_acquire_owned() {
-                    Ok(permit) => {
-                        tokio::spawn(async move {
-                            refuse(stream, answer).await;
-                            drop(permit);
-                        });
-                    }
-                    // Too many being refused already: one try, without waiting, then close
-                    // (tokio's try_write would wait for the reactor to see the new socket).
-                    Err(_) => {
-                        if let Ok(mut raw) = stream.into_std() {
-                            let _ = std::io::Write::write(&mut raw, answer.as_bytes());
-                        }
-                    }
-                }
+                turn_away(stream, limits.max_connections, &refusals);
             }
         }
     }
@@ -220,6 +205,26 @@ impl RefusalLog {
             );
             self.since = Some(std::time::Instant::now());
             self.count = 0;
+        }
+    }
+}
+
+/// Answers a connection over the cap with a 503 and closes it.
+fn turn_away(stream: TcpStream, max: usize, refusals: &Arc<Semaphore>) {
+    let answer = refusal(max);
+    match refusals.clone().try_acquire_owned() {
+        Ok(permit) => {
+            tokio::spawn(async move {
+                refuse(stream, answer).await;
+                drop(permit);
+            });
+        }
+        // Too many being refused already: one write, without waiting, then close (tokio's
+        // try_write would wait for the reactor to see the new socket).
+        Err(_) => {
+            if let Ok(mut raw) = stream.into_std() {
+                let _ = std::io::Write::write(&mut raw, answer.as_bytes());
+            }
         }
     }
 }
