@@ -75,6 +75,13 @@ pub enum FnfError {
     /// The cause is logged where it happens, never shown to the caller.
     #[error("An internal error has occurred. Please retry.")]
     Internal,
+    /// The request body did not arrive in time (slow, never-ending, or promised by
+    /// `Expect: 100-continue` and never sent).
+    #[error("The request body did not arrive within {0} ms.")]
+    RequestTimeout(u64),
+    /// `serve` already holds its maximum of connections.
+    #[error("The server is serving its maximum of {0} connections. Please retry later.")]
+    ServiceUnavailable(usize),
 }
 
 impl FnfError {
@@ -108,6 +115,8 @@ impl FnfError {
             FnfError::AccountNotExists(_) => "AccountNotExists",
             FnfError::AccountAlreadyExists(_) => "AccountAlreadyExists",
             FnfError::Internal => "InternalServerError",
+            FnfError::RequestTimeout(_) => "RequestTimeout",
+            FnfError::ServiceUnavailable(_) => "ServiceUnavailable",
         }
     }
 
@@ -127,6 +136,8 @@ impl FnfError {
             FnfError::UnsupportedMediaType => 415,
             FnfError::ResourceThrottled => 429,
             FnfError::Internal => 500,
+            FnfError::RequestTimeout(_) => 408,
+            FnfError::ServiceUnavailable(_) => 503,
             _ => 400,
         }
     }

@@ -40,6 +40,10 @@ ENVIRONMENT:
   FNF_INVOCATION_BUDGET_MS        how long one invocation drives an execution before handing over
   FNF_CONTINUATION                invoke (Lambda default) or local (in this process)
   FNF_SWEEP_INTERVAL_MS           how often `serve` sweeps for due executions (10000)
+  FNF_MAX_CONNECTIONS             connections `serve` holds at once; more get 503 (512)
+  FNF_HEADER_TIMEOUT_MS           time for a request head, or the next one on a connection (10000)
+  FNF_IDLE_TIMEOUT_MS             `serve` closes a connection silent this long between requests (5000)
+  FNF_BODY_TIMEOUT_MS             time for a whole request body; then RequestTimeout (10000)
   RUST_LOG                        log filter (default info)
 ";
 
@@ -186,6 +190,7 @@ async fn serve(args: &[String]) -> Result<(), String> {
     // tasks may reach loopback too (FNF_HTTP_ALLOW_NETWORKS=none denies it).
     let loopback = gate.mode == AuthMode::Off;
     let integrations = entry::integrations_from_env(false, loopback).await?;
+    let limits = entry::serve::Limits::from_env()?;
     let store = choice
         .open()
         .await
@@ -215,9 +220,8 @@ async fn serve(args: &[String]) -> Result<(), String> {
     }
     let service =
         entry::local_service(store, entry::budgets_from_env(60_000), integrations).with_gate(gate);
-    entry::serve::run(service, listener)
-        .await
-        .map_err(|e| e.to_string())
+    entry::serve::run(service, listener, limits).await;
+    Ok(())
 }
 
 async fn create_table(args: &[String]) -> Result<(), String> {
