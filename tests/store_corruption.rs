@@ -238,3 +238,30 @@ async fn single_byte_flips_never_end_the_process() {
     // fails it is refused with an error naming the file.
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
+
+/// `serve` on a corrupted store says which file and what to do, and exits with an error status
+/// (not a signal) before it listens.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn serve_refuses_a_corrupted_store_by_name() {
+    let root = tempfile::tempdir().unwrap();
+    let clean = root.path().join("clean");
+    fill(&clean).await;
+    let original = std::fs::read(clean.join(DB_FILE)).unwrap();
+    let dir = flip_copy(&original, 0, root.path());
+    let out = Command::new(env!("CARGO_BIN_EXE_fnf-lambda"))
+        .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
+        .arg(&dir)
+        .env_remove("FNF_AUTH")
+        .env_remove("TABLE_NAME")
+        .stdin(Stdio::null())
+        .output()
+        .expect("run fnf-lambda serve");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    let file = dir.join(DB_FILE).display().to_string();
+    assert!(
+        stderr.contains(&format!("the store file {file} is corrupted"))
+            && stderr.contains("move it aside"),
+        "{stderr}"
+    );
+}
