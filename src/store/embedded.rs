@@ -3,6 +3,7 @@
 //! as DynamoDB. Data survives restarts (`FNF_DATA_DIR`).
 
 mod accounts;
+mod integrity;
 mod slots;
 mod tokens;
 mod versions;
@@ -43,25 +44,6 @@ pub struct EmbeddedStore {
 
 fn backend(err: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(err.to_string())
-}
-
-/// A corrupted file (failed checksums, or not a redb file at all) gets its own error, which
-/// names the file and what to do; anything else (locked, unreadable) stays a backend error.
-fn open_error(path: &Path, err: redb::DatabaseError) -> StoreError {
-    let path_text = path.display().to_string();
-    let detail = match &err {
-        redb::DatabaseError::Storage(redb::StorageError::Corrupted(detail)) => detail.clone(),
-        redb::DatabaseError::Storage(redb::StorageError::Io(io))
-            if io.kind() == std::io::ErrorKind::InvalidData =>
-        {
-            io.to_string()
-        }
-        _ => return backend(format!("{path_text}: {err}")),
-    };
-    StoreError::CorruptFile {
-        path: path_text,
-        detail,
-    }
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -111,17 +93,11 @@ fn event_key(flow: &str, name: &str, id: u64) -> String {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store in `dir`. Fails if another process holds it open.
+    /// Opens (or creates) the store in `dir`. Fails if another process holds it open, or if its
+    /// file fails the integrity check ([`StoreError::CorruptFile`]).
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| backend(format!("{}: {e}", dir.display())))?;
-        let path = dir.join(DB_FILE);
-        // Every page's checksum is verified before anything is read: redb trusts a file it shut
-        // down cleanly, and a page changed since (a flipped byte) can panic on first read,
-        // which `panic = "abort"` turns into the end of the process.
-        let db = Database::builder()
-            .set_check_integrity_on_open(true)
-            .create(&path)
-            .map_err(|e| open_error(&path, e))?;
+        let db = integrity::open_checked(&dir.join(DB_FILE))?;
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(FLOWS).map_err(backend)?;
         txn.open_table(EXECUTIONS).map_err(backend)?;
