@@ -3,6 +3,7 @@
 //! as DynamoDB. Data survives restarts (`FNF_DATA_DIR`).
 
 mod accounts;
+mod integrity;
 mod slots;
 mod tokens;
 mod versions;
@@ -92,10 +93,11 @@ fn event_key(flow: &str, name: &str, id: u64) -> String {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store in `dir`. Fails if another process holds it open.
+    /// Opens (or creates) the store in `dir`. Fails if another process holds it open, or if its
+    /// file fails the integrity check ([`StoreError::CorruptFile`]).
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| backend(format!("{}: {e}", dir.display())))?;
-        let db = Database::create(dir.join(DB_FILE)).map_err(backend)?;
+        let db = integrity::open_checked(&dir.join(DB_FILE))?;
         let txn = db.begin_write().map_err(backend)?;
         txn.open_table(FLOWS).map_err(backend)?;
         txn.open_table(EXECUTIONS).map_err(backend)?;

@@ -34,6 +34,13 @@ pub enum StoreError {
     /// A stored item could not be decoded; the text names the item.
     #[error("a stored item is corrupt: {0}")]
     Corrupt(String),
+    /// The embedded store's file failed its integrity check when opened: nothing is read from
+    /// it, since a damaged page can panic inside the store library (an abort in release).
+    #[error(
+        "the store file {path} is corrupted ({detail}): it was changed outside fnf-lambda or \
+         the disk failed. Restore it from a backup, or move it aside to start with an empty store"
+    )]
+    CorruptFile { path: String, detail: String },
 }
 
 /// One page of a listing, in ascending name order.
