@@ -34,6 +34,7 @@ mod regex;
 use serde_json::Value;
 
 pub use eval::kind_of;
+pub use regex::{DEFAULT_MAX_REGEX_STEPS, set_max_steps as set_max_regex_steps};
 
 use super::MAX_EXPRESSION_CHARS;
 
