@@ -109,7 +109,7 @@ fn bad_arguments_exit_two() {
 }
 
 /// Issue 12: 131,000 `[` cost libyaml 45 s of CPU before its 400; the pre-scan refuses them
-/// at the 65th, with the place, whether or not `--type` says the language.
+/// at the 129th, with the place, whether or not `--type` says the language.
 #[test]
 fn validate_refuses_a_bracket_bomb_at_the_bracket() {
     let dir = tempfile::tempdir().unwrap();
@@ -125,7 +125,7 @@ fn validate_refuses_a_bracket_bomb_at_the_bracket() {
         let (code, _, stderr) = fnf(&args);
         assert_eq!(code, 2, "{stderr}");
         assert!(
-            stderr.contains("nested more than 64 deep at line 2 column 68"),
+            stderr.contains("nested more than 128 deep at line 2 column 132"),
             "{stderr}"
         );
     }

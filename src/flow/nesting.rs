@@ -6,12 +6,14 @@
 //! block scalars. The one thing it cannot tell without libyaml's indentation stack is whether a
 //! block-context line continues a plain or block scalar; there it follows both readings at once
 //! (a small set of states, like an NFA) and refuses if either goes too deep. So a scalar's text
-//! can only make it refuse (a false alarm needs 65 unclosed brackets), never hide a real bracket.
+//! can only make it refuse (a false alarm needs 129 unclosed brackets), never hide a real bracket.
 
 use super::DefinitionError;
 
-/// Deepest nesting of flow collections (`[...]`, `{...}`) in a definition.
-pub const MAX_FLOW_DEPTH: usize = 64;
+/// Deepest nesting of flow collections (`[...]`, `{...}`) in a definition: serde_norway's own
+/// recursion limit, so nothing it would have read is refused (a definition written as JSON
+/// at the deepest legal nesting, 8 Parallels around a 32-deep constructor, needs about 70).
+pub const MAX_FLOW_DEPTH: usize = 128;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 enum Mode {
@@ -212,8 +214,9 @@ fn token_start(s: St, c: char, next: Option<char>, col: usize) -> St {
         '!' | '&' | '*' => to(Mode::Word, s.depth, false),
         '|' | '>' if !flow => to(Mode::Skip, 0, true),
         '%' if !flow && col == 0 => to(Mode::Skip, 0, false),
-        ':' if flow || is_blankz(next) => to(Mode::Token, s.depth, false),
-        '-' | '?' if is_blankz(next) => to(Mode::Token, s.depth, false),
+        // In flow context `?` and `:` are always indicators, as libyaml reads them.
+        ':' | '?' if flow || is_blankz(next) => to(Mode::Token, s.depth, false),
+        '-' if is_blankz(next) => to(Mode::Token, s.depth, false),
         _ => to(Mode::Plain, s.depth, !flow),
     }
 }
@@ -230,12 +233,12 @@ mod tests {
     fn accepts_the_limit_and_refuses_one_more() {
         assert!(check(&format!("x: {}", deep("[", MAX_FLOW_DEPTH))).is_ok());
         let err = check(&format!("x: {}", deep("[", MAX_FLOW_DEPTH + 1))).unwrap_err();
-        assert!(err.message.contains("line 1 column 68"), "{err}");
+        assert!(err.message.contains("line 1 column 132"), "{err}");
     }
 
     #[test]
     fn brackets_in_scalars_and_comments_do_not_count() {
-        let b = deep("[", 100);
+        let b = deep("[", 200);
         for text in [
             format!("x: '{b}'"),
             format!("x: \"{b}\""),
@@ -253,7 +256,7 @@ mod tests {
 
     #[test]
     fn a_quote_inside_a_scalar_cannot_hide_brackets() {
-        let b = deep("[", 100);
+        let b = deep("[", 200);
         for text in [
             // A plain scalar's continuation line that starts with a quote.
             format!("x: a\n  'b\ny: {b}"),
@@ -262,6 +265,7 @@ mod tests {
             format!("x: it's\ny: {b}"),
             format!("x: [a 'b, {b}"),
             format!("x: [a\n 'b, {b}"),
+            format!("x: [?']]]]', {b}"),
             // Line breaks libyaml knows beyond \n and \r end a comment.
             format!("x: 1 # c\u{2028}y: {b}"),
             format!("--- {b}"),

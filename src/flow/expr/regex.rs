@@ -5,10 +5,12 @@
 //! Go's `regexp.MatchString`, a match anywhere counts.
 //!
 //! Its time is at most (program size) x (text length) steps, which a 10,000-step program on
-//! 64 KiB of text makes minutes; so each call also has a step budget (`max_steps`,
-//! `FNF_REGEX_MAX_STEPS`) and fails with a clear cause past it. Classes are sorted and merged
-//! ranges, looked up by binary search, and kept once however often a repeat copies them.
+//! 64 KiB of text makes minutes; so the calls of one state share a step budget (`max_steps`,
+//! `FNF_REGEX_MAX_STEPS`, see `Scope::regex_budget`) and fail with a clear cause past it.
+//! Classes are sorted, merged ranges, looked up by binary search and stored once however
+//! often a repeat copies them.
 
+use std::cell::Cell;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 const MAX_PATTERN_CHARS: usize = 1024;
@@ -16,7 +18,7 @@ const MAX_DEPTH: usize = 32;
 const MAX_PROGRAM: usize = 10_000;
 const MAX_REPEAT: u32 = 1000;
 
-/// Default step budget of one match: about 0.1 s of one core (release build).
+/// Default step budget of one state's matches: about 0.1 s of one core (release build).
 pub const DEFAULT_MAX_REGEX_STEPS: u64 = 20_000_000;
 static MAX_STEPS: AtomicU64 = AtomicU64::new(DEFAULT_MAX_REGEX_STEPS);
 
@@ -25,7 +27,8 @@ pub fn set_max_steps(steps: u64) {
     MAX_STEPS.store(steps.max(1), Ordering::Relaxed);
 }
 
-fn max_steps() -> u64 {
+/// The step budget of one state's matches.
+pub fn max_steps() -> u64 {
     MAX_STEPS.load(Ordering::Relaxed)
 }
 
@@ -68,7 +71,8 @@ struct P<'a> {
     classes: Vec<Vec<(char, char)>>,
 }
 
-pub(super) fn is_match(pattern: &str, input: &str) -> Result<bool, String> {
+/// Whether `pattern` matches anywhere in `input`, spending steps from `budget`.
+pub(super) fn is_match(pattern: &str, input: &str, budget: &Cell<u64>) -> Result<bool, String> {
     let chars: Vec<char> = pattern.chars().collect();
     if chars.len() > MAX_PATTERN_CHARS {
         return Err(format!("longer than {MAX_PATTERN_CHARS} characters"));
@@ -87,17 +91,19 @@ pub(super) fn is_match(pattern: &str, input: &str) -> Result<bool, String> {
     compile(&re, &mut prog)?;
     prog.push(Inst::Match);
     let text: Vec<char> = input.chars().collect();
-    let budget = max_steps();
-    Vm::new(&prog, &p.classes, budget)
-        .run(&text)
-        .ok_or_else(|| {
-            format!(
-                "matching needs more than {budget} steps (a {}-step pattern on {} characters); \
-             use a simpler pattern or a shorter text",
-                prog.len(),
-                text.len()
-            )
-        })
+    let mut vm = Vm::new(&prog, &p.classes, budget.get());
+    let found = vm.run(&text);
+    budget.set(budget.get().saturating_sub(vm.steps));
+    found.ok_or_else(|| {
+        format!(
+            "matching needs more than the {} steps left of this state's budget of {} (a \
+             {}-step pattern on {} characters); use a simpler pattern or a shorter text",
+            vm.budget,
+            max_steps(),
+            prog.len(),
+            text.len()
+        )
+    })
 }
 
 const DIGIT: &[(char, char)] = &[('0', '9')];
