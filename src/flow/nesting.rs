@@ -99,7 +99,10 @@ pub(crate) fn check(text: &str) -> Result<(), DefinitionError> {
         }
         std::mem::swap(&mut states, &mut next_states);
         if is_break(c) {
-            line += 1;
+            // `\r\n` is one line break.
+            if !(c == '\r' && next == Some('\n')) {
+                line += 1;
+            }
             col = 0;
             prev_blank = true;
         } else {
@@ -234,6 +237,8 @@ mod tests {
         assert!(check(&format!("x: {}", deep("[", MAX_FLOW_DEPTH))).is_ok());
         let err = check(&format!("x: {}", deep("[", MAX_FLOW_DEPTH + 1))).unwrap_err();
         assert!(err.message.contains("line 1 column 132"), "{err}");
+        let err = check(&format!("a: 1\r\nx: {}", deep("[", 200))).unwrap_err();
+        assert!(err.message.contains("line 2 column 132"), "{err}");
     }
 
     #[test]

@@ -18,7 +18,7 @@ const MAX_DEPTH: usize = 32;
 const MAX_PROGRAM: usize = 10_000;
 const MAX_REPEAT: u32 = 1000;
 
-/// Default step budget of one state's matches: about 0.1 s of one core (release build).
+/// Default step budget of one state's matches: about 0.15 s of one core (release build).
 pub const DEFAULT_MAX_REGEX_STEPS: u64 = 20_000_000;
 static MAX_STEPS: AtomicU64 = AtomicU64::new(DEFAULT_MAX_REGEX_STEPS);
 
