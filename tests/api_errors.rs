@@ -22,6 +22,8 @@ fn p(pairs: &[(&'static str, &str)]) -> Vec<(&'static str, String)> {
 fn cases() -> Vec<Case> {
     let big_input = format!(r#"{{"k":"{}"}}"#, "x".repeat(64 * 1024));
     let big_definition = format!("{CLOUDFLOW_SEED}#{}", "x".repeat(128 * 1024));
+    // Issue 12: libyaml took 45 s over these before its own error; refused at the 129th `[`.
+    let bracket_bomb = format!("Type: StateMachine\nx: {}\n", "[".repeat(131_000));
     let long_name = format!("a{}", "b".repeat(128));
     vec![
         (
@@ -99,6 +101,18 @@ fn cases() -> Vec<Case> {
             "EntityTooLarge",
             400,
             "(131072 bytes)",
+        ),
+        (
+            "definition nested too deep",
+            p(&[
+                ("Action", "CreateFlow"),
+                ("Name", "bomb"),
+                ("Type", "DEFAULT"),
+                ("Definition", &bracket_bomb),
+            ]),
+            "InvalidArgument",
+            400,
+            "nested more than 128 deep at line 2 column 132",
         ),
         (
             "execution name starts with a digit",

@@ -107,3 +107,26 @@ fn bad_arguments_exit_two() {
         assert!(!stderr.is_empty());
     }
 }
+
+/// Issue 12: 131,000 `[` cost libyaml 45 s of CPU before its 400; the pre-scan refuses them
+/// at the 129th, with the place, whether or not `--type` says the language.
+#[test]
+fn validate_refuses_a_bracket_bomb_at_the_bracket() {
+    let dir = tempfile::tempdir().unwrap();
+    let bomb = write(
+        &dir,
+        "bomb.yaml",
+        &format!("Type: StateMachine\nx: {}\n", "[".repeat(131_000)),
+    );
+    for args in [
+        vec!["validate", &bomb],
+        vec!["validate", &bomb, "--type", "DEFAULT"],
+    ] {
+        let (code, _, stderr) = fnf(&args);
+        assert_eq!(code, 2, "{stderr}");
+        assert!(
+            stderr.contains("nested more than 128 deep at line 2 column 132"),
+            "{stderr}"
+        );
+    }
+}

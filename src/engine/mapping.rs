@@ -1,6 +1,6 @@
 //! Evaluating constructors, mappings and paths against a state's data and the context.
 
-use std::cell::OnceCell;
+use std::cell::{Cell, OnceCell};
 
 use serde_json::{Map, Value, json};
 
@@ -36,6 +36,8 @@ pub(super) struct Env<'a> {
     /// A callback task's token: `$Context.Current.TaskToken` / `$context.task.token`.
     pub task_token: Option<&'a str>,
     context: OnceCell<Value>,
+    /// What the `regexMatchString` calls of this state may still spend.
+    regex_steps: Cell<u64>,
 }
 
 impl<'a> Env<'a> {
@@ -60,6 +62,7 @@ impl<'a> Env<'a> {
             seed: 0,
             task_token: None,
             context: OnceCell::new(),
+            regex_steps: Cell::new(expr::max_regex_steps()),
         }
     }
 
@@ -248,6 +251,10 @@ impl expr::Scope for Env<'_> {
 
     fn seed(&self) -> u64 {
         self.seed
+    }
+
+    fn regex_budget(&self) -> Option<&Cell<u64>> {
+        Some(&self.regex_steps)
     }
 }
 

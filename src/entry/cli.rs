@@ -43,6 +43,8 @@ fn load(file: &Path, forced: Option<&str>) -> Result<Loaded, String> {
             flow::MAX_DEFINITION_BYTES
         ));
     }
+    // Before detect_type parses it: a nesting bomb gets its own message, fast.
+    flow::check_nesting(&text).map_err(|e| format!("{}: {e}", file.display()))?;
     let kind = match forced {
         Some(t) => FlowType::from_api(t).ok_or_else(|| format!("--type must be FDL or DEFAULT, got {t}"))?,
         None => runner::detect_type(&text).ok_or_else(|| {

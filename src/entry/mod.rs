@@ -66,8 +66,12 @@ pub fn data_dir_from_env() -> PathBuf {
 }
 
 /// A service on the real clock, with the execution timeout of `FNF_EXECUTION_TIMEOUT_SECONDS`
-/// (default one year) and `FNF_MAX_ABANDONED_INVOCATIONS` (default 3).
+/// (default one year) and `FNF_MAX_ABANDONED_INVOCATIONS` (default 3); `FNF_REGEX_MAX_STEPS`
+/// sets the step budget of one `regexMatchString`.
 pub fn service(store: Arc<dyn Store>) -> Service {
+    if let Some(steps) = env_ms("FNF_REGEX_MAX_STEPS") {
+        crate::flow::expr::set_max_regex_steps(steps as u64);
+    }
     let mut service = Service::new(store, Arc::new(SystemClock));
     if let Ok(raw) = std::env::var("FNF_FLOW_CACHE_MS") {
         match raw.trim().parse::<i64>() {

@@ -8,12 +8,14 @@ mod constructor;
 pub mod expr;
 mod fdl;
 pub(crate) mod model;
+mod nesting;
 pub(crate) mod path;
 mod rules;
 mod validate;
 
 pub(crate) use model::*;
 pub use model::{TaskMode, errors};
+pub use nesting::MAX_FLOW_DEPTH;
 pub use rules::{MAX_RETRY_ATTEMPTS, MAX_RETRY_INTERVAL_SECONDS, MAX_TASK_TIMEOUT_SECONDS};
 
 /// Largest accepted definition text, in bytes (checked by the API layer before `parse`).
@@ -128,6 +130,12 @@ impl Flow {
         }
         count(&self.root)
     }
+}
+
+/// Refuses flow collections nested deeper than `MAX_FLOW_DEPTH`, in time linear in the text;
+/// `parse` does it first, and so must anything else that hands a definition to a YAML parser.
+pub fn check_nesting(definition: &str) -> Result<(), DefinitionError> {
+    nesting::check(definition)
 }
 
 /// Parse and validate a definition written in the language `kind`.

@@ -20,6 +20,7 @@ pub(crate) fn load_yaml(text: &str) -> Result<Value> {
             "the definition is empty",
         ));
     }
+    super::nesting::check(text)?;
     serde_norway::from_str::<Value>(text).map_err(|e| {
         let mut message = format!("invalid YAML: {e}");
         if let Some(loc) = e.location()

@@ -100,6 +100,7 @@ pub fn run_definition(
 /// Which language a definition is written in, by its top-level keys: `Type: StateMachine` is
 /// CloudFlow, `type: flow` is FDL.
 pub fn detect_type(definition: &str) -> Option<FlowType> {
+    flow::check_nesting(definition).ok()?;
     let doc: serde_norway::Value = serde_norway::from_str(definition).ok()?;
     let field = |key: &str| {
         doc.get(key)

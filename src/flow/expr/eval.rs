@@ -17,6 +17,8 @@ pub(super) struct Ctx<'s> {
     /// absence and any ordering against it is false (the Choice pages say nothing; Go-style
     /// absent map keys are nil). Data mapping (`lenient == false`): such a path is an error.
     pub lenient: bool,
+    /// Steps `regexMatchString` may still spend (see `Scope::regex_budget`).
+    pub regex_steps: &'s std::cell::Cell<u64>,
 }
 
 /// How messages name a JSON value's type ("an array", ...).

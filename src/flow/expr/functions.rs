@@ -268,7 +268,7 @@ impl Func {
             }
             Func::RegexMatchString => {
                 let (input, pattern) = (string(0)?, string(1)?);
-                regex::is_match(pattern, input)
+                regex::is_match(pattern, input, cx.regex_steps)
                     .map(Value::Bool)
                     .map_err(|e| fail(format!("pattern {pattern:?}: {e}")))
             }

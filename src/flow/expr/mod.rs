@@ -31,9 +31,14 @@ mod lexer;
 mod parser;
 mod regex;
 
+use std::cell::Cell;
+
 use serde_json::Value;
 
 pub use eval::kind_of;
+pub use regex::{
+    DEFAULT_MAX_REGEX_STEPS, max_steps as max_regex_steps, set_max_steps as set_max_regex_steps,
+};
 
 use super::MAX_EXPRESSION_CHARS;
 
@@ -112,6 +117,11 @@ pub trait Scope {
     /// Deterministic entropy for random/UUID functions (the engine derives it from execution
     /// and step).
     fn seed(&self) -> u64;
+    /// The regex steps (`FNF_REGEX_MAX_STEPS`) this scope's evaluations may still spend, shared
+    /// by all of them; None gives each evaluation a budget of its own.
+    fn regex_budget(&self) -> Option<&Cell<u64>> {
+        None
+    }
 }
 
 /// Parse `text` in `dialect`; refuses text over `MAX_EXPRESSION_CHARS` characters and nesting
@@ -136,10 +146,12 @@ pub fn parse(text: &str, dialect: Dialect) -> Result<Expr, ExprError> {
 impl Expr {
     /// Evaluate for data mapping: a path that matches nothing is an error.
     pub fn eval(&self, scope: &dyn Scope) -> Result<Value, EvalError> {
+        let own = Cell::new(regex::max_steps());
         let cx = eval::Ctx {
             scope,
             dialect: self.dialect,
             lenient: false,
+            regex_steps: scope.regex_budget().unwrap_or(&own),
         };
         eval::eval(&self.root, &cx).map(|v| v.into_owned())
     }
@@ -147,10 +159,12 @@ impl Expr {
     /// For conditions: evaluates and requires a boolean (error otherwise, naming the type).
     /// Here a path that matches nothing reads as `null` (see `eval::Ctx::lenient`).
     pub fn eval_condition(&self, scope: &dyn Scope) -> Result<bool, EvalError> {
+        let own = Cell::new(regex::max_steps());
         let cx = eval::Ctx {
             scope,
             dialect: self.dialect,
             lenient: true,
+            regex_steps: scope.regex_budget().unwrap_or(&own),
         };
         match eval::eval(&self.root, &cx)?.as_ref() {
             Value::Bool(b) => Ok(*b),

@@ -1,19 +1,43 @@
 //! A small regular-expression matcher for `regexMatchString` (no regex crate here). Syntax:
 //! literals, `.`, `[...]`/`[^...]` with ranges, `\d \w \s \D \W \S`, escapes, `^`, `$`, groups
 //! `(...)`/`(?:...)`, `|`, `* + ?` (lazy forms too) and `{m}`, `{m,}`, `{m,n}`. Matching is
-//! a Thompson/Pike NFA simulation: time linear in the input, no backtracking blow-up, no
-//! recursion while matching. Like Go's `regexp.MatchString`, a match anywhere counts.
+//! a Thompson/Pike NFA simulation: no backtracking blow-up, no recursion while matching. Like
+//! Go's `regexp.MatchString`, a match anywhere counts.
+//!
+//! Its time is at most (program size) x (text length) steps, which a 10,000-step program on
+//! 64 KiB of text makes minutes; so the calls of one state share a step budget (`max_steps`,
+//! `FNF_REGEX_MAX_STEPS`, see `Scope::regex_budget`) and fail with a clear cause past it.
+//! Classes are sorted, merged ranges, looked up by binary search and stored once however
+//! often a repeat copies them.
+
+use std::cell::Cell;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 const MAX_PATTERN_CHARS: usize = 1024;
 const MAX_DEPTH: usize = 32;
 const MAX_PROGRAM: usize = 10_000;
 const MAX_REPEAT: u32 = 1000;
 
+/// Default step budget of one state's matches: about 0.15 s of one core (release build).
+pub const DEFAULT_MAX_REGEX_STEPS: u64 = 20_000_000;
+static MAX_STEPS: AtomicU64 = AtomicU64::new(DEFAULT_MAX_REGEX_STEPS);
+
+/// Sets the step budget of every later match in this process (`FNF_REGEX_MAX_STEPS`).
+pub fn set_max_steps(steps: u64) {
+    MAX_STEPS.store(steps.max(1), Ordering::Relaxed);
+}
+
+/// The step budget of one state's matches.
+pub fn max_steps() -> u64 {
+    MAX_STEPS.load(Ordering::Relaxed)
+}
+
 #[derive(Debug, Clone)]
 enum Inst {
     Char(char),
     Any,
-    Class(Vec<(char, char)>, bool),
+    /// An index into the class table, and whether the class is negated.
+    Class(usize, bool),
     Split(usize, usize),
     Jmp(usize),
     Start,
@@ -25,7 +49,7 @@ enum Inst {
 enum Re {
     Char(char),
     Any,
-    Class(Vec<(char, char)>, bool),
+    Class(usize, bool),
     Start,
     End,
     Concat(Vec<Re>),
@@ -33,13 +57,22 @@ enum Re {
     Repeat(Box<Re>, u32, Option<u32>),
 }
 
+/// What a `\\` escape stands for.
+enum Esc {
+    Char(char),
+    Class(&'static [(char, char)], bool),
+}
+
 struct P<'a> {
     c: &'a [char],
     i: usize,
     depth: usize,
+    /// Each class once, sorted and merged (at most one range per pattern character).
+    classes: Vec<Vec<(char, char)>>,
 }
 
-pub(super) fn is_match(pattern: &str, input: &str) -> Result<bool, String> {
+/// Whether `pattern` matches anywhere in `input`, spending steps from `budget`.
+pub(super) fn is_match(pattern: &str, input: &str, budget: &Cell<u64>) -> Result<bool, String> {
     let chars: Vec<char> = pattern.chars().collect();
     if chars.len() > MAX_PATTERN_CHARS {
         return Err(format!("longer than {MAX_PATTERN_CHARS} characters"));
@@ -48,6 +81,7 @@ pub(super) fn is_match(pattern: &str, input: &str) -> Result<bool, String> {
         c: &chars,
         i: 0,
         depth: 0,
+        classes: Vec::new(),
     };
     let re = p.alt()?;
     if p.i < chars.len() {
@@ -56,7 +90,20 @@ pub(super) fn is_match(pattern: &str, input: &str) -> Result<bool, String> {
     let mut prog = Vec::new();
     compile(&re, &mut prog)?;
     prog.push(Inst::Match);
-    Ok(run(&prog, &input.chars().collect::<Vec<_>>()))
+    let text: Vec<char> = input.chars().collect();
+    let mut vm = Vm::new(&prog, &p.classes, budget.get());
+    let found = vm.run(&text);
+    budget.set(budget.get().saturating_sub(vm.steps));
+    found.ok_or_else(|| {
+        format!(
+            "matching needs more than the {} steps left of this state's budget of {} (a \
+             {}-step pattern on {} characters); use a simpler pattern or a shorter text",
+            vm.budget,
+            max_steps(),
+            prog.len(),
+            text.len()
+        )
+    })
 }
 
 const DIGIT: &[(char, char)] = &[('0', '9')];
@@ -187,33 +234,35 @@ impl P<'_> {
                 inner
             }
             '[' => self.class(at)?,
-            '\\' => self.escape(false)?,
+            '\\' => match self.escape(false)? {
+                Esc::Char(c) => Re::Char(c),
+                Esc::Class(r, neg) => self.intern(r.to_vec(), neg),
+            },
             '*' | '+' | '?' => return Err(format!("nothing to repeat at {at}")),
             other => Re::Char(other),
         })
     }
 
-    fn escape(&mut self, in_class: bool) -> Result<Re, String> {
+    fn escape(&mut self, in_class: bool) -> Result<Esc, String> {
         let Some(e) = self.peek() else {
             return Err("trailing '\\' in pattern".into());
         };
         self.i += 1;
-        let class = |r: &[(char, char)], neg| Re::Class(r.to_vec(), neg);
         Ok(match e {
-            'd' => class(DIGIT, false),
-            'w' => class(WORD, false),
-            's' => class(SPACE, false),
+            'd' => Esc::Class(DIGIT, false),
+            'w' => Esc::Class(WORD, false),
+            's' => Esc::Class(SPACE, false),
             'D' | 'W' | 'S' if in_class => {
                 return Err(format!("'\\{e}' inside [...] is not supported"));
             }
-            'D' => class(DIGIT, true),
-            'W' => class(WORD, true),
-            'S' => class(SPACE, true),
-            'n' => Re::Char('\n'),
-            't' => Re::Char('\t'),
-            'r' => Re::Char('\r'),
+            'D' => Esc::Class(DIGIT, true),
+            'W' => Esc::Class(WORD, true),
+            'S' => Esc::Class(SPACE, true),
+            'n' => Esc::Char('\n'),
+            't' => Esc::Char('\t'),
+            'r' => Esc::Char('\r'),
             c if c.is_ascii_alphanumeric() => return Err(format!("unsupported escape '\\{c}'")),
-            c => Re::Char(c),
+            c => Esc::Char(c),
         })
     }
 
@@ -236,12 +285,11 @@ impl P<'_> {
             let lo = if c == '\\' {
                 self.i += 1;
                 match self.escape(true)? {
-                    Re::Char(ch) => ch,
-                    Re::Class(r, _) => {
-                        ranges.extend(r);
+                    Esc::Char(ch) => ch,
+                    Esc::Class(r, _) => {
+                        ranges.extend_from_slice(r);
                         continue;
                     }
-                    _ => return Err("bad escape in [...]".into()),
                 }
             } else {
                 self.i += 1;
@@ -253,8 +301,8 @@ impl P<'_> {
                     Some('\\') => {
                         self.i += 1;
                         match self.escape(true)? {
-                            Re::Char(ch) => ch,
-                            _ => return Err("a class cannot end a range".into()),
+                            Esc::Char(ch) => ch,
+                            Esc::Class(..) => return Err("a class cannot end a range".into()),
                         }
                     }
                     Some(h) => {
@@ -271,7 +319,23 @@ impl P<'_> {
                 ranges.push((lo, lo));
             }
         }
-        Ok(Re::Class(ranges, neg))
+        Ok(self.intern(ranges, neg))
+    }
+
+    /// Sorts and merges `ranges` into a new entry of the class table.
+    fn intern(&mut self, mut ranges: Vec<(char, char)>, neg: bool) -> Re {
+        ranges.sort_unstable();
+        let mut merged: Vec<(char, char)> = Vec::with_capacity(ranges.len());
+        for (lo, hi) in ranges {
+            match merged.last_mut() {
+                Some(last) if u32::from(lo) <= u32::from(last.1).saturating_add(1) => {
+                    last.1 = last.1.max(hi);
+                }
+                _ => merged.push((lo, hi)),
+            }
+        }
+        self.classes.push(merged);
+        Re::Class(self.classes.len() - 1, neg)
     }
 }
 
@@ -289,7 +353,7 @@ fn compile(re: &Re, prog: &mut Vec<Inst>) -> Result<(), String> {
     match re {
         Re::Char(c) => drop(emit(prog, Inst::Char(*c))?),
         Re::Any => drop(emit(prog, Inst::Any)?),
-        Re::Class(r, neg) => drop(emit(prog, Inst::Class(r.clone(), *neg))?),
+        Re::Class(k, neg) => drop(emit(prog, Inst::Class(*k, *neg))?),
         Re::Start => drop(emit(prog, Inst::Start)?),
         Re::End => drop(emit(prog, Inst::End)?),
         Re::Concat(items) => {
@@ -341,61 +405,102 @@ fn compile(re: &Re, prog: &mut Vec<Inst>) -> Result<(), String> {
     Ok(())
 }
 
-/// Follow Jmp/Split/assertions from `pc` at position `pos`, adding the threads that consume a
-/// character (or match) to `list`. An explicit stack and a seen-set keep it bounded.
-fn add(prog: &[Inst], list: &mut Vec<usize>, seen: &mut [bool], pc: usize, pos: usize, len: usize) {
-    let mut stack = vec![pc];
-    while let Some(pc) = stack.pop() {
-        if pc >= prog.len() || seen[pc] {
-            continue;
-        }
-        seen[pc] = true;
-        match &prog[pc] {
-            Inst::Jmp(t) => stack.push(*t),
-            Inst::Split(a, b) => {
-                stack.push(*b);
-                stack.push(*a);
-            }
-            Inst::Start => {
-                if pos == 0 {
-                    stack.push(pc + 1);
-                }
-            }
-            Inst::End => {
-                if pos == len {
-                    stack.push(pc + 1);
-                }
-            }
-            _ => list.push(pc),
-        }
-    }
+fn in_class(ranges: &[(char, char)], c: char) -> bool {
+    let i = ranges.partition_point(|&(_, hi)| hi < c);
+    ranges.get(i).is_some_and(|&(lo, _)| lo <= c)
 }
 
-fn run(prog: &[Inst], input: &[char]) -> bool {
-    let len = input.len();
-    let mut clist = Vec::new();
-    let mut seen = vec![false; prog.len()];
-    for pos in 0..=len {
-        // Unanchored search: a new thread may start at every position.
-        add(prog, &mut clist, &mut seen, 0, pos, len);
-        if clist.iter().any(|&pc| matches!(prog[pc], Inst::Match)) {
-            return true;
+/// The Pike VM of one match: thread lists, a generation-stamped seen-set (no clearing per
+/// character) and the steps spent so far.
+struct Vm<'a> {
+    prog: &'a [Inst],
+    classes: &'a [Vec<(char, char)>],
+    seen: Vec<u32>,
+    generation: u32,
+    stack: Vec<usize>,
+    steps: u64,
+    budget: u64,
+}
+
+impl<'a> Vm<'a> {
+    fn new(prog: &'a [Inst], classes: &'a [Vec<(char, char)>], budget: u64) -> Self {
+        Vm {
+            prog,
+            classes,
+            seen: vec![0; prog.len()],
+            generation: 1,
+            stack: Vec::new(),
+            steps: 0,
+            budget,
         }
-        let Some(&c) = input.get(pos) else { break };
-        let mut nlist = Vec::new();
-        seen.iter_mut().for_each(|s| *s = false);
-        for &pc in &clist {
-            let ok = match &prog[pc] {
-                Inst::Char(x) => *x == c,
-                Inst::Any => c != '\n',
-                Inst::Class(r, neg) => r.iter().any(|&(lo, hi)| lo <= c && c <= hi) != *neg,
-                _ => false,
-            };
-            if ok {
-                add(prog, &mut nlist, &mut seen, pc + 1, pos + 1, len);
+    }
+
+    /// Charges `n` steps; false once the budget is spent.
+    fn charge(&mut self, n: u64) -> bool {
+        self.steps += n;
+        self.steps <= self.budget
+    }
+
+    /// Follows Jmp/Split/assertions from `pc` at `pos`, adding the threads that consume a
+    /// character (or match) to `list`. None once the budget is spent.
+    fn add(&mut self, list: &mut Vec<usize>, pc: usize, pos: usize, len: usize) -> Option<()> {
+        self.stack.push(pc);
+        while let Some(pc) = self.stack.pop() {
+            if pc >= self.prog.len() || self.seen[pc] == self.generation {
+                continue;
+            }
+            if !self.charge(1) {
+                return None;
+            }
+            self.seen[pc] = self.generation;
+            match &self.prog[pc] {
+                Inst::Jmp(t) => self.stack.push(*t),
+                Inst::Split(a, b) => {
+                    self.stack.push(*b);
+                    self.stack.push(*a);
+                }
+                Inst::Start if pos == 0 => self.stack.push(pc + 1),
+                Inst::End if pos == len => self.stack.push(pc + 1),
+                Inst::Start | Inst::End => {}
+                _ => list.push(pc),
             }
         }
-        clist = nlist;
+        Some(())
     }
-    false
+
+    /// Whether the program matches anywhere in `input`; None once the budget is spent.
+    fn run(&mut self, input: &[char]) -> Option<bool> {
+        let len = input.len();
+        let (mut clist, mut nlist) = (Vec::new(), Vec::new());
+        for pos in 0..=len {
+            // Unanchored search: a new thread may start at every position.
+            self.add(&mut clist, 0, pos, len)?;
+            if clist.iter().any(|&pc| matches!(self.prog[pc], Inst::Match)) {
+                return Some(true);
+            }
+            let Some(&c) = input.get(pos) else { break };
+            self.generation = self.generation.wrapping_add(1);
+            if self.generation == 0 {
+                self.seen.iter_mut().for_each(|s| *s = 0);
+                self.generation = 1;
+            }
+            if !self.charge(clist.len() as u64 + 1) {
+                return None;
+            }
+            for &pc in &clist {
+                let ok = match &self.prog[pc] {
+                    Inst::Char(x) => *x == c,
+                    Inst::Any => c != '\n',
+                    Inst::Class(k, neg) => in_class(&self.classes[*k], c) != *neg,
+                    _ => false,
+                };
+                if ok {
+                    self.add(&mut nlist, pc + 1, pos + 1, len)?;
+                }
+            }
+            std::mem::swap(&mut clist, &mut nlist);
+            nlist.clear();
+        }
+        Some(false)
+    }
 }
