@@ -55,7 +55,7 @@ States:
 }
 
 fn nested(levels: usize) -> Value {
-    (0..levels).fold(json!(1), |v, _| json!([v]))
+    (0..levels).fold(json!(1), |v, _| Value::Array(vec![v]))
 }
 
 async fn wrapping_data_400_times_fails_the_execution_not_the_process(backend: Backend) {
