@@ -1,0 +1,1 @@
+//! Crashes and wrong answers the fuzz targets found, minimized, one named test each.
