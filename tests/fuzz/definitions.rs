@@ -112,7 +112,9 @@ fn mutate_text(rng: &mut Rng, text: &mut String) {
             }
             4 => text.insert_str(at, &"x".repeat(rng.range(1, 64 * 1024))),
             5 => {
-                let n = rng.range(1, 3000);
+                // Past the YAML reader's depth limit (128) but not far: scanning deep flow
+                // nesting is quadratic (regressions.rs), which would make cases slow.
+                let n = rng.range(1, 200);
                 let (open, close) = *rng.pick(&[("[", "]"), ("{a: ", "}"), ("- ", ""), ("[{a: ", "}]")]);
                 text.insert_str(at, &format!("{}x{}", open.repeat(n), close.repeat(n)));
             }
@@ -160,7 +162,7 @@ fn definitions_mutated() {
 
 #[test]
 fn definitions_alias_bombs() {
-    super::rng::run("definitions_alias_bombs", 0.1, |rng| check(&alias_bomb(rng)));
+    super::rng::run("definitions_alias_bombs", 0.05, |rng| check(&alias_bomb(rng)));
 }
 
 const NAMES: &[&str] = &["s0", "s1", "s2", "s3", "", "S0", "end"];

@@ -102,8 +102,10 @@ fn json_body(rng: &mut Rng, pairs: &[(String, String)]) -> Vec<u8> {
     let text = match rng.below(6) {
         0 => json::value(rng, 3, PARAMS).to_string(),
         1 => {
+            // A body cut short (on a character boundary: the cut is the point, not UTF-8).
             let t = Value::Object(map).to_string();
-            t[..rng.below(t.len() + 1)].to_owned()
+            let cut = (0..=rng.below(t.len() + 1)).rev().find(|i| t.is_char_boundary(*i));
+            t[..cut.unwrap_or(0)].to_owned()
         }
         _ => Value::Object(map).to_string(),
     };

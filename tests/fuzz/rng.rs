@@ -10,7 +10,11 @@ thread_local! {
 }
 
 /// Records the input the running case is about to feed (shown if it panics).
+/// With `FNF_FUZZ_SHOW` set, also prints it (for a replayed case).
 pub fn note(input: &str) {
+    if std::env::var_os("FNF_FUZZ_SHOW").is_some() && !input.is_empty() {
+        eprintln!("input: {input:?}");
+    }
     INPUT.with(|i| *i.borrow_mut() = show(input));
 }
 
@@ -117,9 +121,15 @@ pub fn run(target: &str, weight: f64, mut case: impl FnMut(&mut Rng) -> Result<(
             (0..cases(weight)).map(|_| names.next()).collect()
         }
     };
+    // The slowest case is reported (not asserted: speed belongs to benchmarks), so that a
+    // target creeping towards a hang shows up in the test output.
+    let mut slowest = (std::time::Duration::ZERO, 0);
+    let count = seeds.len();
     for seed in seeds {
         note("");
+        let started = std::time::Instant::now();
         let outcome = catch_unwind(AssertUnwindSafe(|| case(&mut Rng::new(seed))));
+        slowest = slowest.max((started.elapsed(), seed));
         let why = match outcome {
             Ok(Ok(())) => continue,
             Ok(Err(why)) => why,
@@ -131,6 +141,10 @@ pub fn run(target: &str, weight: f64, mut case: impl FnMut(&mut Rng) -> Result<(
         };
         panic!("fuzz target {target}, case seed {seed:#x} (replay: FNF_FUZZ_REPLAY={seed:#x}): {why}");
     }
+    eprintln!(
+        "fuzz target {target}: {count} cases, slowest {:?} (seed {:#x})",
+        slowest.0, slowest.1
+    );
 }
 
 fn parse_seed(v: &str) -> u64 {

@@ -149,13 +149,10 @@ fn verdict(req: &HttpRequest, secret: &str, now: i64) -> Result<Claim, Signature
     Ok(claim)
 }
 
-/// A string that differs from `s`.
+/// A string that differs from `s` even once stripped of surrounding whitespace (V3 header
+/// values are compared stripped, as the SDK signs them).
 fn other(rng: &mut Rng, s: &str) -> String {
-    let mut t = format!("{s}{}", rng.string(3));
-    if t == s {
-        t.push('x');
-    }
-    t
+    format!("{s}{}x", rng.string(3))
 }
 
 /// One change to a signed part of `req`; its name, for the report.
