@@ -46,7 +46,11 @@ pub fn fixtures() -> &'static [Fixture] {
                     _ => FlowType::CloudFlow,
                 };
                 let name = path.file_name().unwrap().to_string_lossy().into_owned();
-                out.push(Fixture { name, text: definition.to_owned(), kind });
+                out.push(Fixture {
+                    name,
+                    text: definition.to_owned(),
+                    kind,
+                });
             }
         }
         out
@@ -60,7 +64,11 @@ pub fn check(text: &str) -> Result<(), String> {
         let first = flow::parse(text, kind);
         match &first {
             Ok(f) if f.state_count() > MAX_STATES => {
-                return Err(format!("{} states accepted: {}", f.state_count(), show(text)));
+                return Err(format!(
+                    "{} states accepted: {}",
+                    f.state_count(),
+                    show(text)
+                ));
             }
             Err(e) if e.path.is_empty() || e.message.is_empty() => {
                 return Err(format!("an error without path or message: {e:?}"));
@@ -77,14 +85,54 @@ pub fn check(text: &str) -> Result<(), String> {
 
 /// Text mutations that matter to a YAML reader.
 const INSERTS: &[&str] = &[
-    "[", "]", "{", "}", "&a ", "*a", "&a [*a, *a]", "<<: *a\n", "- ", ": ", "\n  ", "\n- ", "\"",
-    "'", "|\n", ">-\n", "!!binary ", "!!str ", "!!int ", "!!map ", "!custom ", "? ", "%YAML 1.1\n",
-    "---\n", "...\n", "\t", "#", "\u{feff}", "\u{0}", "😀", "é", "\u{202e}", "~", "null", "0x1F",
-    ".inf", "1e999", "-.nan", "$Input.a", "$.a", "Next: ", "End: true", "Type: Parallel",
+    "[",
+    "]",
+    "{",
+    "}",
+    "&a ",
+    "*a",
+    "&a [*a, *a]",
+    "<<: *a\n",
+    "- ",
+    ": ",
+    "\n  ",
+    "\n- ",
+    "\"",
+    "'",
+    "|\n",
+    ">-\n",
+    "!!binary ",
+    "!!str ",
+    "!!int ",
+    "!!map ",
+    "!custom ",
+    "? ",
+    "%YAML 1.1\n",
+    "---\n",
+    "...\n",
+    "\t",
+    "#",
+    "\u{feff}",
+    "\u{0}",
+    "😀",
+    "é",
+    "\u{202e}",
+    "~",
+    "null",
+    "0x1F",
+    ".inf",
+    "1e999",
+    "-.nan",
+    "$Input.a",
+    "$.a",
+    "Next: ",
+    "End: true",
+    "Type: Parallel",
 ];
 
 fn mutate_text(rng: &mut Rng, text: &mut String) {
-    let boundary = |t: &String, at: usize| (0..=at).rev().find(|i| t.is_char_boundary(*i)).unwrap_or(0);
+    let boundary =
+        |t: &String, at: usize| (0..=at).rev().find(|i| t.is_char_boundary(*i)).unwrap_or(0);
     for _ in 0..rng.range(1, 4) {
         let at = boundary(text, rng.below(text.len() + 1));
         match rng.below(8) {
@@ -115,7 +163,8 @@ fn mutate_text(rng: &mut Rng, text: &mut String) {
                 // Past the YAML reader's depth limit (128) but not far: scanning deep flow
                 // nesting is quadratic (regressions.rs), which would make cases slow.
                 let n = rng.range(1, 200);
-                let (open, close) = *rng.pick(&[("[", "]"), ("{a: ", "}"), ("- ", ""), ("[{a: ", "}]")]);
+                let (open, close) =
+                    *rng.pick(&[("[", "]"), ("{a: ", "}"), ("- ", ""), ("[{a: ", "}]")]);
                 text.insert_str(at, &format!("{}x{}", open.repeat(n), close.repeat(n)));
             }
             _ => text.insert_str(at, *rng.pick(INSERTS)),
@@ -134,9 +183,15 @@ fn alias_bomb(rng: &mut Rng) -> String {
     let mut s = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
     for i in 1..=levels {
         let p = i - 1;
-        s.push_str(&format!("a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"));
+        s.push_str(&format!(
+            "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+        ));
     }
-    let top = *rng.pick(&["Type: StateMachine\nStates: *a", "type: flow\nsteps: *a", "States: *a"]);
+    let top = *rng.pick(&[
+        "Type: StateMachine\nStates: *a",
+        "type: flow\nsteps: *a",
+        "States: *a",
+    ]);
     s.push_str(&format!("{top}{levels}\n"));
     s
 }
@@ -145,10 +200,20 @@ fn alias_bomb(rng: &mut Rng) -> String {
 fn fixtures_parse_as_labelled() {
     let all = fixtures();
     assert!(all.len() > 150, "found {} fixtures", all.len());
-    let valid = all.iter().filter(|f| !f.name.contains("invalid")).collect::<Vec<_>>();
-    let ok = valid.iter().filter(|f| flow::parse(&f.text, f.kind).is_ok()).count();
+    let valid = all
+        .iter()
+        .filter(|f| !f.name.contains("invalid"))
+        .collect::<Vec<_>>();
+    let ok = valid
+        .iter()
+        .filter(|f| flow::parse(&f.text, f.kind).is_ok())
+        .count();
     // The mutations start from mostly working definitions.
-    assert!(ok * 10 >= valid.len() * 9, "{ok} of {} valid fixtures parse", valid.len());
+    assert!(
+        ok * 10 >= valid.len() * 9,
+        "{ok} of {} valid fixtures parse",
+        valid.len()
+    );
 }
 
 #[test]
@@ -162,7 +227,9 @@ fn definitions_mutated() {
 
 #[test]
 fn definitions_alias_bombs() {
-    super::rng::run("definitions_alias_bombs", 0.05, |rng| check(&alias_bomb(rng)));
+    super::rng::run("definitions_alias_bombs", 0.05, |rng| {
+        check(&alias_bomb(rng))
+    });
 }
 
 const NAMES: &[&str] = &["s0", "s1", "s2", "s3", "", "S0", "end"];
@@ -193,9 +260,15 @@ fn errors_rule(rng: &mut Rng, next_key: &str, cloudflow: bool) -> Value {
         ("errors", "intervalSeconds", "maxAttempts", "multiplier")
     };
     let mut m = Map::new();
-    m.insert(errors.into(), json!([rng.pick(&["FnF.ALL", "FC.Unknown", "x", ""])]));
+    m.insert(
+        errors.into(),
+        json!([rng.pick(&["FnF.ALL", "FC.Unknown", "x", ""])]),
+    );
     if rng.one_in(2) {
-        m.insert(interval.into(), json!(rng.pick(&[0, 1, 86400, -1, 999_999_999])));
+        m.insert(
+            interval.into(),
+            json!(rng.pick(&[0, 1, 86400, -1, 999_999_999])),
+        );
         m.insert(attempts.into(), json!(rng.pick(&[0, 1, 3, 1000, -5])));
         m.insert(rate.into(), json!(rng.pick(&[0.5, 1.0, 2.0, 1e300])));
     } else {
@@ -212,7 +285,9 @@ fn cloudflow_states(rng: &mut Rng, depth: usize) -> Value {
 }
 
 fn cloudflow_state(rng: &mut Rng, depth: usize) -> Value {
-    let kinds = ["Pass", "Task", "Choice", "Parallel", "Map", "Wait", "Succeed", "Fail", "Nope"];
+    let kinds = [
+        "Pass", "Task", "Choice", "Parallel", "Map", "Wait", "Succeed", "Fail", "Nope",
+    ];
     let kind = *rng.pick(&kinds);
     let mut m = Map::new();
     m.insert("Type".into(), json!(kind));
@@ -228,15 +303,27 @@ fn cloudflow_state(rng: &mut Rng, depth: usize) -> Value {
     ];
     match kind {
         "Task" => fields.extend([
-            ("Action", json!(rng.pick(&["FC:InvokeFunction", "HTTP:Request", "Nope"]))),
-            ("ResourceArn", json!(rng.pick(&["acs:fc:::functions/f", "x", ""]))),
-            ("TaskMode", json!(rng.pick(&["RequestComplete", "WaitForCallback", "Nope"]))),
+            (
+                "Action",
+                json!(rng.pick(&["FC:InvokeFunction", "HTTP:Request", "Nope"])),
+            ),
+            (
+                "ResourceArn",
+                json!(rng.pick(&["acs:fc:::functions/f", "x", ""])),
+            ),
+            (
+                "TaskMode",
+                json!(rng.pick(&["RequestComplete", "WaitForCallback", "Nope"])),
+            ),
             ("Timeout", json!(rng.pick(&[1, 0, -1, 99_999_999]))),
             ("TimeoutExpression", expression(rng, c)),
             ("Parameters", constructor(rng)),
         ]),
         "Choice" => fields.extend([
-            ("Branches", json!([{"Condition": expression(rng, c), "Next": rng.pick(NAMES)}])),
+            (
+                "Branches",
+                json!([{"Condition": expression(rng, c), "Next": rng.pick(NAMES)}]),
+            ),
             ("Default", json!(rng.pick(NAMES))),
         ]),
         "Parallel" if depth > 0 => fields.push((
@@ -246,7 +333,10 @@ fn cloudflow_state(rng: &mut Rng, depth: usize) -> Value {
         "Map" if depth > 0 => fields.extend([
             ("ItemsPath", expression(rng, c)),
             ("MaxConcurrency", json!(rng.pick(&[0, 1, 100, 101, -1]))),
-            ("Processor", json!({"StartAt": rng.pick(NAMES), "States": cloudflow_states(rng, depth - 1)})),
+            (
+                "Processor",
+                json!({"StartAt": rng.pick(NAMES), "States": cloudflow_states(rng, depth - 1)}),
+            ),
         ]),
         "Wait" => fields.extend([
             ("Seconds", json!(rng.pick(&[0, 1, 31_536_001, -1]))),
@@ -279,7 +369,9 @@ fn mappings(rng: &mut Rng) -> Value {
 }
 
 fn fdl_step(rng: &mut Rng, depth: usize) -> Value {
-    let kinds = ["pass", "task", "choice", "parallel", "foreach", "wait", "succeed", "fail", "nope"];
+    let kinds = [
+        "pass", "task", "choice", "parallel", "foreach", "wait", "succeed", "fail", "nope",
+    ];
     let kind = *rng.pick(&kinds);
     let mut m = Map::new();
     m.insert("type".into(), json!(kind));
@@ -295,7 +387,10 @@ fn fdl_step(rng: &mut Rng, depth: usize) -> Value {
     ];
     match kind {
         "task" => fields.extend([
-            ("resourceArn", json!(rng.pick(&["acs:fc:::services/s/functions/f", "x"]))),
+            (
+                "resourceArn",
+                json!(rng.pick(&["acs:fc:::services/s/functions/f", "x"])),
+            ),
             ("timeoutSeconds", json!(rng.pick(&[1, 0, -1]))),
         ]),
         "choice" => {
@@ -303,13 +398,19 @@ fn fdl_step(rng: &mut Rng, depth: usize) -> Value {
             if depth > 0 && rng.one_in(2) {
                 branch["steps"] = fdl_steps(rng, depth - 1);
             }
-            fields.extend([("choices", json!([branch])), ("default", json!({"goto": rng.pick(NAMES)}))]);
+            fields.extend([
+                ("choices", json!([branch])),
+                ("default", json!({"goto": rng.pick(NAMES)})),
+            ]);
         }
         "parallel" if depth > 0 => {
             fields.push(("branches", json!([{"steps": fdl_steps(rng, depth - 1)}])));
         }
         "foreach" if depth > 0 => fields.extend([
-            ("iterationMapping", json!({"collection": expression(rng, f), "item": "it", "index": "i"})),
+            (
+                "iterationMapping",
+                json!({"collection": expression(rng, f), "item": "it", "index": "i"}),
+            ),
             ("maxConcurrency", json!(rng.pick(&[0, 1, 100, 101]))),
             ("steps", fdl_steps(rng, depth - 1)),
         ]),

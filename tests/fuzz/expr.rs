@@ -11,11 +11,29 @@ use super::json;
 use super::rng::{Rng, note, show};
 
 pub const FUNCTIONS: &[(&str, usize)] = &[
-    ("format", 2), ("get", 2), ("intAdd", 2), ("length", 1), ("randomInt", 2),
-    ("regexMatchString", 2), ("split", 2), ("arrayContains", 2), ("arrayUnique", 1),
-    ("toArray", 2), ("mapKeys", 1), ("mapValues", 1), ("fromBase64", 1), ("toBase64", 1),
-    ("hash", 2), ("uuid", 0), ("stringToJson", 1), ("fromJSON", 1), ("jsonToString", 1),
-    ("toJSON", 1), ("jsonMerge", 2), ("nope", 1), ("Length", 1),
+    ("format", 2),
+    ("get", 2),
+    ("intAdd", 2),
+    ("length", 1),
+    ("randomInt", 2),
+    ("regexMatchString", 2),
+    ("split", 2),
+    ("arrayContains", 2),
+    ("arrayUnique", 1),
+    ("toArray", 2),
+    ("mapKeys", 1),
+    ("mapValues", 1),
+    ("fromBase64", 1),
+    ("toBase64", 1),
+    ("hash", 2),
+    ("uuid", 0),
+    ("stringToJson", 1),
+    ("fromJSON", 1),
+    ("jsonToString", 1),
+    ("toJSON", 1),
+    ("jsonMerge", 2),
+    ("nope", 1),
+    ("Length", 1),
 ];
 
 /// Keys of the random data, so that random paths often find something.
@@ -58,8 +76,14 @@ fn path(rng: &mut Rng, dialect: Dialect) -> String {
     let mut s = (*rng.pick(roots)).to_owned();
     for _ in 0..rng.range(0, 4) {
         match rng.below(5) {
-            0 => s.push_str(&format!("[{}]", rng.pick(&["0", "1", "2", "99", "*", "-1", ""]))),
-            1 => s.push_str(&format!("[{}]", serde_json::to_string(rng.pick(DATA_KEYS)).unwrap())),
+            0 => s.push_str(&format!(
+                "[{}]",
+                rng.pick(&["0", "1", "2", "99", "*", "-1", ""])
+            )),
+            1 => s.push_str(&format!(
+                "[{}]",
+                serde_json::to_string(rng.pick(DATA_KEYS)).unwrap()
+            )),
             2 if rng.one_in(3) => s.push_str(&format!(".{}", rng.string(4))),
             _ => s.push_str(&format!(".{}", rng.pick(&DATA_KEYS[..6]))),
         }
@@ -72,8 +96,19 @@ fn literal(rng: &mut Rng) -> String {
     match rng.below(8) {
         0 => format!("'{}'", rng.string(8).replace(['\'', '\\'], "")),
         1 => format!("`{}`", rng.string(8).replace('`', "")),
-        2 => (*rng.pick(&["1e309", "-0", "0.1", "18446744073709551616", "-9223372036854775808",
-                         "9223372036854775807", "1e-400", "00", "1.", ".5"])).to_owned(),
+        2 => (*rng.pick(&[
+            "1e309",
+            "-0",
+            "0.1",
+            "18446744073709551616",
+            "-9223372036854775808",
+            "9223372036854775807",
+            "1e-400",
+            "00",
+            "1.",
+            ".5",
+        ]))
+        .to_owned(),
         _ => json::value(rng, 2, DATA_KEYS).to_string(),
     }
 }
@@ -91,10 +126,16 @@ pub fn text(rng: &mut Rng, dialect: Dialect, depth: usize) -> String {
         0 | 1 => path(rng, dialect),
         2 => literal(rng),
         3 | 4 => call(rng, dialect, d),
-        5 => format!("{}{}", rng.pick(&["!", "-", "!!", "- -"]), text(rng, dialect, d)),
+        5 => format!(
+            "{}{}",
+            rng.pick(&["!", "-", "!!", "- -"]),
+            text(rng, dialect, d)
+        ),
         6 => format!("({})", text(rng, dialect, d)),
         7 => {
-            let items: Vec<String> = (0..rng.range(0, 3)).map(|_| text(rng, dialect, d)).collect();
+            let items: Vec<String> = (0..rng.range(0, 3))
+                .map(|_| text(rng, dialect, d))
+                .collect();
             format!("[{}]", items.join(", "))
         }
         8 => {
@@ -104,8 +145,14 @@ pub fn text(rng: &mut Rng, dialect: Dialect, depth: usize) -> String {
         9 if rng.one_in(4) => {
             // A stray token or a cut: the parser's error paths.
             let t = text(rng, dialect, d);
-            let cut = (0..=rng.below(t.len() + 1)).rev().find(|i| t.is_char_boundary(*i));
-            format!("{}{}", &t[..cut.unwrap_or(0)], rng.pick(&["(", ")", ",", "\"", "'", "[", "$", "&", "|", "=", "\\"]))
+            let cut = (0..=rng.below(t.len() + 1))
+                .rev()
+                .find(|i| t.is_char_boundary(*i));
+            format!(
+                "{}{}",
+                &t[..cut.unwrap_or(0)],
+                rng.pick(&["(", ")", ",", "\"", "'", "[", "$", "&", "|", "=", "\\"])
+            )
         }
         _ => {
             let op = rng.pick(&["||", "&&", "==", "!=", "<", "<=", ">", ">=", "in", "+"]);
@@ -117,7 +164,11 @@ pub fn text(rng: &mut Rng, dialect: Dialect, depth: usize) -> String {
 /// A built-in call; its arguments are expressions or hostile values picked for the function.
 pub fn call(rng: &mut Rng, dialect: Dialect, depth: usize) -> String {
     let (name, arity) = *rng.pick(FUNCTIONS);
-    let n = if rng.one_in(5) { rng.range(0, 4) } else { arity };
+    let n = if rng.one_in(5) {
+        rng.range(0, 4)
+    } else {
+        arity
+    };
     let args: Vec<String> = (0..n)
         .map(|i| match rng.below(3) {
             0 => text(rng, dialect, depth),
@@ -135,22 +186,58 @@ fn quoted(s: &str) -> String {
 fn hostile_arg(rng: &mut Rng, function: &str, index: usize) -> String {
     match (function, index) {
         ("regexMatchString", 1) => quoted(*rng.pick(&[
-            "(a*)*b", "(a|aa)*c", "[", "(", ")", "a{1000}", "a{1001}", "a{2,1}", "(?:a{1000}){1000}",
-            "\\", "[z-a]", "^$", ".*.*.*.*.*x", "(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))",
-            "[^\\d\\w\\s]+", "a**", "a{,5}", "(?P<x>a)", "\\p{L}", "x|", "|", "a{99999999999}",
+            "(a*)*b",
+            "(a|aa)*c",
+            "[",
+            "(",
+            ")",
+            "a{1000}",
+            "a{1001}",
+            "a{2,1}",
+            "(?:a{1000}){1000}",
+            "\\",
+            "[z-a]",
+            "^$",
+            ".*.*.*.*.*x",
+            "(((((((((((((((((((((((((((((((((a)))))))))))))))))))))))))))))))))",
+            "[^\\d\\w\\s]+",
+            "a**",
+            "a{,5}",
+            "(?P<x>a)",
+            "\\p{L}",
+            "x|",
+            "|",
+            "a{99999999999}",
         ])),
         ("regexMatchString", 0) => quoted(&"a".repeat(rng.range(0, 300))),
         ("format", 0) => quoted(&"{}".repeat(rng.range(0, 40))),
         ("split", 1) => quoted(*rng.pick(&["", ",", "a", "😀", "{}"])),
         ("hash", 1) => quoted(*rng.pick(&["md5", "sha1", "sha256", "sha512", "MD5", "crc", ""])),
-        ("fromBase64", 0) => quoted(*rng.pick(&["", "=", "====", "YQ", "YQ==", "!!", "/w==", "gA=="])),
+        ("fromBase64", 0) => {
+            quoted(*rng.pick(&["", "=", "====", "YQ", "YQ==", "!!", "/w==", "gA=="]))
+        }
         ("stringToJson" | "fromJSON", 0) => {
             let deep = "[".repeat(rng.range(0, 200));
-            quoted(*rng.pick(&[deep.as_str(), "{", "1e999", "\"\\ud800\"", "[1,2", "null", "{\"a\":1}"]))
+            quoted(*rng.pick(&[
+                deep.as_str(),
+                "{",
+                "1e999",
+                "\"\\ud800\"",
+                "[1,2",
+                "null",
+                "{\"a\":1}",
+            ]))
         }
         ("randomInt" | "intAdd", _) => (*rng.pick(&[
-            "9223372036854775807", "-9223372036854775808", "0", "1", "-1", "1.5", "1e20",
-        ])).to_owned(),
+            "9223372036854775807",
+            "-9223372036854775808",
+            "0",
+            "1",
+            "-1",
+            "1.5",
+            "1e20",
+        ]))
+        .to_owned(),
         ("toArray", _) => quoted(&"x".repeat(rng.range(0, 100))),
         _ => literal(rng),
     }

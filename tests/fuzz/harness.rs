@@ -71,8 +71,8 @@ pub fn check_event_answer(answer: &Value) -> Result<(), String> {
     match answer.get("statusCode") {
         Some(status) => {
             let text = answer["body"].as_str().unwrap_or_default();
-            let body: Value = serde_json::from_str(text)
-                .map_err(|e| format!("body not JSON: {e}: {answer}"))?;
+            let body: Value =
+                serde_json::from_str(text).map_err(|e| format!("body not JSON: {e}: {answer}"))?;
             check_body(Some(status.as_i64().unwrap_or(0)), &body)
         }
         None => check_body(None, answer),

@@ -11,20 +11,68 @@ use super::rng::{Rng, note};
 use crate::common::{CLOUDFLOW_SEED, FDL_SEED};
 
 pub const ACTIONS: &[&str] = &[
-    "CreateFlow", "UpdateFlow", "DescribeFlow", "DeleteFlow", "ListFlows", "PublishFlowVersion",
-    "ListFlowVersions", "DeleteFlowVersion", "CreateFlowAlias", "DescribeFlowAlias",
-    "UpdateFlowAlias", "DeleteFlowAlias", "ListFlowAliases", "StartExecution",
-    "DescribeExecution", "ListExecutions", "GetExecutionHistory", "StopExecution",
-    "ReportTaskSucceeded", "ReportTaskFailed", "CreateAccount", "DescribeAccount",
-    "UpdateAccount", "ListAccounts", "CreateAccessKey", "ListAccessKeys", "UpdateAccessKey",
-    "DeleteAccessKey", "startexecution", "Nope", "",
+    "CreateFlow",
+    "UpdateFlow",
+    "DescribeFlow",
+    "DeleteFlow",
+    "ListFlows",
+    "PublishFlowVersion",
+    "ListFlowVersions",
+    "DeleteFlowVersion",
+    "CreateFlowAlias",
+    "DescribeFlowAlias",
+    "UpdateFlowAlias",
+    "DeleteFlowAlias",
+    "ListFlowAliases",
+    "StartExecution",
+    "DescribeExecution",
+    "ListExecutions",
+    "GetExecutionHistory",
+    "StopExecution",
+    "ReportTaskSucceeded",
+    "ReportTaskFailed",
+    "CreateAccount",
+    "DescribeAccount",
+    "UpdateAccount",
+    "ListAccounts",
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+    "startexecution",
+    "Nope",
+    "",
 ];
 
 pub const PARAMS: &[&str] = &[
-    "Action", "Version", "FlowName", "Name", "ExecutionName", "Input", "Definition", "Type",
-    "Description", "RoleArn", "Limit", "NextToken", "Qualifier", "VersionId", "AliasName",
-    "TaskToken", "Output", "Error", "Cause", "Status", "StartedTimeBegin", "StartedTimeEnd",
-    "CallbackFnFTaskToken", "AccountId", "AccessKeyId", "Policy", "Format", "RequestId",
+    "Action",
+    "Version",
+    "FlowName",
+    "Name",
+    "ExecutionName",
+    "Input",
+    "Definition",
+    "Type",
+    "Description",
+    "RoleArn",
+    "Limit",
+    "NextToken",
+    "Qualifier",
+    "VersionId",
+    "AliasName",
+    "TaskToken",
+    "Output",
+    "Error",
+    "Cause",
+    "Status",
+    "StartedTimeBegin",
+    "StartedTimeEnd",
+    "CallbackFnFTaskToken",
+    "AccountId",
+    "AccessKeyId",
+    "Policy",
+    "Format",
+    "RequestId",
 ];
 
 /// A parameter value: what the action expects, a near miss, or noise.
@@ -34,7 +82,13 @@ fn param_value(rng: &mut Rng, name: &str) -> String {
         "Version" => &["2019-03-15", "2019-03-14", ""],
         "FlowName" | "Name" => &["f", "my_flow_name", "g", "f2", "-"],
         "Type" => &["DEFAULT", "FDL", "default", "X"],
-        "Definition" => &[CLOUDFLOW_SEED, FDL_SEED, "{{{", "a: &a [*a, *a]", "[[[[[[[["],
+        "Definition" => &[
+            CLOUDFLOW_SEED,
+            FDL_SEED,
+            "{{{",
+            "a: &a [*a, *a]",
+            "[[[[[[[[",
+        ],
         "Limit" => &["0", "1", "-1", "1000", "99999999999999999999", "abc", "1.5"],
         "Input" | "Output" => &["{}", "{\"a\":[1,2]}", "[1]", "1", "null", "{", "\"s\""],
         "Qualifier" | "VersionId" => &["1", "0", "$LATEST", "alias", "-1"],
@@ -53,7 +107,11 @@ fn params(rng: &mut Rng) -> Vec<(String, String)> {
     if !rng.one_in(8) {
         out.push(("Action".to_owned(), (*rng.pick(ACTIONS)).to_owned()));
     }
-    let n = if rng.one_in(25) { rng.range(60, 90) } else { rng.range(0, 6) };
+    let n = if rng.one_in(25) {
+        rng.range(60, 90)
+    } else {
+        rng.range(0, 6)
+    };
     for _ in 0..n {
         let name = match rng.below(5) {
             0 => rng.string(10),
@@ -83,7 +141,10 @@ fn form(rng: &mut Rng, pairs: &[(String, String)]) -> Vec<u8> {
     let mut text = s.finish();
     if rng.one_in(4) {
         let at = rng.below(text.len() + 1);
-        let at = (0..=at).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
+        let at = (0..=at)
+            .rev()
+            .find(|i| text.is_char_boundary(*i))
+            .unwrap_or(0);
         text.insert_str(at, *rng.pick(&["%", "%G", "&&", "=", "%FF%FE", "+", "%00"]));
     }
     text.into_bytes()
@@ -104,7 +165,9 @@ fn json_body(rng: &mut Rng, pairs: &[(String, String)]) -> Vec<u8> {
         1 => {
             // A body cut short (on a character boundary: the cut is the point, not UTF-8).
             let t = Value::Object(map).to_string();
-            let cut = (0..=rng.below(t.len() + 1)).rev().find(|i| t.is_char_boundary(*i));
+            let cut = (0..=rng.below(t.len() + 1))
+                .rev()
+                .find(|i| t.is_char_boundary(*i));
             t[..cut.unwrap_or(0)].to_owned()
         }
         _ => Value::Object(map).to_string(),
@@ -131,7 +194,12 @@ pub fn request(rng: &mut Rng) -> HttpRequest {
     }
     for _ in 0..rng.range(0, 3) {
         let name = *rng.pick(&[
-            "x-acs-action", "x-acs-version", "content-type", "host", "x-acs-date", "accept",
+            "x-acs-action",
+            "x-acs-version",
+            "content-type",
+            "host",
+            "x-acs-date",
+            "accept",
         ]);
         headers.push((name.to_owned(), param_value(rng, "Action")));
     }
@@ -148,7 +216,13 @@ pub fn request(rng: &mut Rng) -> HttpRequest {
         _ => (*rng.pick(&["POST", "GET", "PUT", "DELETE", "", "post"])).to_owned(),
     };
     let path = (*rng.pick(&["/", "", "/%zz", "/a/../b", "/?x=1", "//"])).to_owned();
-    HttpRequest { method, path, query, headers, body }
+    HttpRequest {
+        method,
+        path,
+        query,
+        headers,
+        body,
+    }
 }
 
 fn describe(req: &HttpRequest) -> String {
@@ -169,9 +243,10 @@ fn http_decoder() {
         note(&describe(&req));
         match request::decode_http(&req) {
             Ok(fnf) if fnf.action.is_empty() => Err(format!("empty action: {}", describe(&req))),
-            Ok(_) if req.body.len() > request::MAX_BODY_BYTES => {
-                Err(format!("a body over the limit decoded: {} bytes", req.body.len()))
-            }
+            Ok(_) if req.body.len() > request::MAX_BODY_BYTES => Err(format!(
+                "a body over the limit decoded: {} bytes",
+                req.body.len()
+            )),
             Ok(_) | Err(_) => Ok(()),
         }
     });

@@ -54,7 +54,11 @@ pub fn mutate(rng: &mut Rng, v: &mut Value, keys: &[&str]) {
             1 => *node = leaf(rng, keys),
             2 => match node {
                 Value::Object(map) if !map.is_empty() => {
-                    let k = map.keys().nth(rng.below(map.len())).cloned().unwrap_or_default();
+                    let k = map
+                        .keys()
+                        .nth(rng.below(map.len()))
+                        .cloned()
+                        .unwrap_or_default();
                     map.remove(&k);
                 }
                 Value::Array(items) if !items.is_empty() => {

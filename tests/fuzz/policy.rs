@@ -56,9 +56,15 @@ fn statement(rng: &mut Rng) -> Statement {
         let flow = pattern(rng, &['a', 'b', '_', '-', '*', '?']);
         let (r, text) = match rng.below(4) {
             0 => (Resource::All, "*".to_owned()),
-            1 => (Resource::Account(acct), format!("acs:fnf:{region}:{account}:*")),
+            1 => (
+                Resource::Account(acct),
+                format!("acs:fnf:{region}:{account}:*"),
+            ),
             2 => (Resource::Flow(None, flow.clone()), format!("flow/{flow}")),
-            _ => (Resource::Flow(acct, flow.clone()), format!("acs:fnf:{region}:{account}:flow/{flow}")),
+            _ => (
+                Resource::Flow(acct, flow.clone()),
+                format!("acs:fnf:{region}:{account}:flow/{flow}"),
+            ),
         };
         resources.push(r);
         resource_text.push(text);
@@ -73,12 +79,23 @@ fn statement(rng: &mut Rng) -> Statement {
         "Action": one_or_many(rng, action_text),
         "Resource": one_or_many(rng, resource_text),
     });
-    Statement { deny, actions, resources, json }
+    Statement {
+        deny,
+        actions,
+        resources,
+        json,
+    }
 }
 
 /// The naive glob: `*` any run, `?` one character; `fold` folds ASCII case.
 fn glob(p: &[char], t: &[char], fold: bool) -> bool {
-    let eq = |a: char, b: char| if fold { a.eq_ignore_ascii_case(&b) } else { a == b };
+    let eq = |a: char, b: char| {
+        if fold {
+            a.eq_ignore_ascii_case(&b)
+        } else {
+            a == b
+        }
+    };
     match p.split_first() {
         None => t.is_empty(),
         Some(('*', rest)) => glob(rest, t, fold) || (!t.is_empty() && glob(p, &t[1..], fold)),
@@ -108,7 +125,9 @@ fn covers(r: &Resource, flow: Option<&str>, account: &str) -> bool {
 
 fn reference(statements: &[Statement], action: &str, flow: Option<&str>, account: &str) -> bool {
     let applies = |s: &Statement| {
-        s.actions.iter().any(|p| glob(&chars(p), &chars(action), true))
+        s.actions
+            .iter()
+            .any(|p| glob(&chars(p), &chars(action), true))
             && s.resources.iter().any(|r| covers(r, flow, account))
     };
     let matching: Vec<&Statement> = statements.iter().filter(|s| applies(s)).collect();
@@ -134,10 +153,15 @@ fn policies_match_the_reference() {
         let statements: Vec<Statement> = (0..rng.range(0, 5)).map(|_| statement(rng)).collect();
         let text = document(&statements);
         note(&text);
-        let policy = Policy::parse(&text).map_err(|e| format!("a grammatical policy refused: {e}: {text}"))?;
-        let back = Policy::parse(&policy.to_json()).map_err(|e| format!("to_json does not parse: {e}"))?;
+        let policy = Policy::parse(&text)
+            .map_err(|e| format!("a grammatical policy refused: {e}: {text}"))?;
+        let back =
+            Policy::parse(&policy.to_json()).map_err(|e| format!("to_json does not parse: {e}"))?;
         if back != policy {
-            return Err(format!("to_json changed the policy: {text} -> {}", policy.to_json()));
+            return Err(format!(
+                "to_json changed the policy: {text} -> {}",
+                policy.to_json()
+            ));
         }
         let mut denied = statements.clone();
         denied.push(Statement {
@@ -152,7 +176,9 @@ fn policies_match_the_reference() {
             let got = policy.allows(&action, flow.as_deref(), &account);
             let want = reference(&statements, &action, flow.as_deref(), &account);
             if got != want {
-                return Err(format!("allows({action:?}, {flow:?}, {account:?}) = {got}, the reference says {want}: {text}"));
+                return Err(format!(
+                    "allows({action:?}, {flow:?}, {account:?}) = {got}, the reference says {want}: {text}"
+                ));
             }
             if statements.is_empty() && got {
                 return Err("a policy without statements allowed".into());
@@ -167,19 +193,38 @@ fn policies_match_the_reference() {
 
 #[test]
 fn policy_text_mutated() {
-    const KEYS: &[&str] = &["Version", "Statement", "Effect", "Action", "Resource", "Allow", "Deny", "1", "fnf:*", "*", "Condition"];
+    const KEYS: &[&str] = &[
+        "Version",
+        "Statement",
+        "Effect",
+        "Action",
+        "Resource",
+        "Allow",
+        "Deny",
+        "1",
+        "fnf:*",
+        "*",
+        "Condition",
+    ];
     super::rng::run("policy_text_mutated", 6.0, |rng| {
         let statements: Vec<Statement> = (0..rng.range(0, 4)).map(|_| statement(rng)).collect();
         let mut doc: Value = serde_json::from_str(&document(&statements)).expect("JSON");
         json::mutate(rng, &mut doc, KEYS);
         let mut text = doc.to_string();
         if rng.one_in(3) {
-            let at = (0..=rng.below(text.len() + 1)).rev().find(|i| text.is_char_boundary(*i)).unwrap_or(0);
-            text.insert_str(at, *rng.pick(&["[", "{", "\"", "*".repeat(5000).as_str(), "\\u0000", ","]));
+            let at = (0..=rng.below(text.len() + 1))
+                .rev()
+                .find(|i| text.is_char_boundary(*i))
+                .unwrap_or(0);
+            text.insert_str(
+                at,
+                *rng.pick(&["[", "{", "\"", "*".repeat(5000).as_str(), "\\u0000", ","]),
+            );
         }
         note(&text);
         if let Ok(policy) = Policy::parse(&text) {
-            let back = Policy::parse(&policy.to_json()).map_err(|e| format!("to_json does not parse: {e}: {}", show(&text)))?;
+            let back = Policy::parse(&policy.to_json())
+                .map_err(|e| format!("to_json does not parse: {e}: {}", show(&text)))?;
             if back != policy {
                 return Err(format!("to_json changed the policy: {}", show(&text)));
             }

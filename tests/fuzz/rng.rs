@@ -64,8 +64,8 @@ impl Rng {
     pub fn string(&mut self, max: usize) -> String {
         const ODD: &[&str] = &[
             "%", "%2", "%zz", "%00", "%FF", "&", "=", "+", " ", "\"", "'", "\\", "\n", "\r\n",
-            "\t", "\0", "é", "ß", "😀", "\u{202e}", "\u{feff}", "$", "{", "}", "[", "]", ":",
-            ",", "*", "?", "/", "~", ".", "-", "_", "\u{7f}", "\u{1c}", "#",
+            "\t", "\0", "é", "ß", "😀", "\u{202e}", "\u{feff}", "$", "{", "}", "[", "]", ":", ",",
+            "*", "?", "/", "~", ".", "-", "_", "\u{7f}", "\u{1c}", "#",
         ];
         let len = self.range(0, max);
         let mut s = String::new();
@@ -139,7 +139,9 @@ pub fn run(target: &str, weight: f64, mut case: impl FnMut(&mut Rng) -> Result<(
                 INPUT.with(|i| i.borrow().clone())
             ),
         };
-        panic!("fuzz target {target}, case seed {seed:#x} (replay: FNF_FUZZ_REPLAY={seed:#x}): {why}");
+        panic!(
+            "fuzz target {target}, case seed {seed:#x} (replay: FNF_FUZZ_REPLAY={seed:#x}): {why}"
+        );
     }
     eprintln!(
         "fuzz target {target}: {count} cases, slowest {:?} (seed {:#x})",

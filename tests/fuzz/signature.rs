@@ -34,11 +34,16 @@ fn hex(bytes: &[u8]) -> String {
 /// Random API parameters with distinct keys (a V3 query key avoids `&`, `=` and controls).
 fn api_params(rng: &mut Rng) -> Vec<(String, String)> {
     let mut out: Vec<(String, String)> = vec![
-        ("Action".into(), (*rng.pick(&["ListFlows", "StartExecution"])).into()),
+        (
+            "Action".into(),
+            (*rng.pick(&["ListFlows", "StartExecution"])).into(),
+        ),
         ("Version".into(), "2019-03-15".into()),
     ];
     for _ in 0..rng.range(0, 5) {
-        let key = rng.string(8).replace(['&', '=', '\n', '\r', '\t', '\0', '\u{7f}', '\u{1c}'], "");
+        let key = rng
+            .string(8)
+            .replace(['&', '=', '\n', '\r', '\t', '\0', '\u{7f}', '\u{1c}'], "");
         if !key.is_empty() && !out.iter().any(|(k, _)| *k == key) && !key.starts_with("Signature") {
             out.push((key, rng.string(20)));
         }
@@ -70,22 +75,39 @@ fn signed_v1(rng: &mut Rng) -> HttpRequest {
         query.push(("SignatureType".into(), String::new()));
     }
     let (body, headers) = if post {
-        let headers = vec![("content-type".to_owned(), "application/x-www-form-urlencoded".to_owned())];
+        let headers = vec![(
+            "content-type".to_owned(),
+            "application/x-www-form-urlencoded".to_owned(),
+        )];
         (form(&api), headers)
     } else {
         query.extend(api.iter().cloned());
         (Vec::new(), vec![])
     };
-    let mut all: Vec<(String, String)> = query.iter().chain(if post { api.iter() } else { [].iter() }).cloned().collect();
+    let mut all: Vec<(String, String)> = query
+        .iter()
+        .chain(if post { api.iter() } else { [].iter() })
+        .cloned()
+        .collect();
     all.sort();
-    let canonical: Vec<String> = all.iter().map(|(k, v)| format!("{}={}", enc(k), enc(v))).collect();
+    let canonical: Vec<String> = all
+        .iter()
+        .map(|(k, v)| format!("{}={}", enc(k), enc(v)))
+        .collect();
     let method = if post { "POST" } else { "GET" };
     let to_sign = format!("{method}&%2F&{}", enc(&canonical.join("&")));
-    let mut mac = hmac::Hmac::<sha1::Sha1>::new_from_slice(format!("{SECRET}&").as_bytes()).unwrap();
+    let mut mac =
+        hmac::Hmac::<sha1::Sha1>::new_from_slice(format!("{SECRET}&").as_bytes()).unwrap();
     mac.update(to_sign.as_bytes());
     let sig = base64::engine::general_purpose::STANDARD.encode(mac.finalize().into_bytes());
     query.push(("Signature".into(), sig));
-    HttpRequest { method: method.into(), path: "/".into(), query, headers, body }
+    HttpRequest {
+        method: method.into(),
+        path: "/".into(),
+        query,
+        headers,
+        body,
+    }
 }
 
 /// Signs `req` (V3) over the headers it has; `Authorization` is added last.
@@ -94,7 +116,10 @@ fn sign_v3(req: &mut HttpRequest) {
     names.sort();
     let mut query = req.query.clone();
     query.sort();
-    let q: Vec<String> = query.iter().map(|(k, v)| format!("{k}={}", enc(v))).collect();
+    let q: Vec<String> = query
+        .iter()
+        .map(|(k, v)| format!("{k}={}", enc(v)))
+        .collect();
     let h: String = names
         .iter()
         .map(|n| format!("{n}:{}\n", req.header(n).unwrap()))
@@ -107,11 +132,17 @@ fn sign_v3(req: &mut HttpRequest) {
         q.join("&"),
         names.join(";")
     );
-    let to_sign = format!("ACS3-HMAC-SHA256\n{}", hex(&Sha256::digest(canonical.as_bytes())));
+    let to_sign = format!(
+        "ACS3-HMAC-SHA256\n{}",
+        hex(&Sha256::digest(canonical.as_bytes()))
+    );
     let mut mac = hmac::Hmac::<Sha256>::new_from_slice(SECRET.as_bytes()).unwrap();
     mac.update(to_sign.as_bytes());
     let sig = hex(&mac.finalize().into_bytes());
-    let auth = format!("ACS3-HMAC-SHA256 Credential=LTAI-key,SignedHeaders={},Signature={sig}", names.join(";"));
+    let auth = format!(
+        "ACS3-HMAC-SHA256 Credential=LTAI-key,SignedHeaders={},Signature={sig}",
+        names.join(";")
+    );
     req.headers.push(("authorization".into(), auth));
 }
 
@@ -122,13 +153,22 @@ fn signed_v3(rng: &mut Rng) -> HttpRequest {
     let mut headers = vec![
         ("host".to_owned(), "fnf.example.com".to_owned()),
         ("x-acs-date".to_owned(), DATE.to_owned()),
-        ("x-acs-signature-nonce".to_owned(), format!("n{}", rng.next())),
-        ("x-acs-content-sha256".to_owned(), hex(&Sha256::digest(&body))),
+        (
+            "x-acs-signature-nonce".to_owned(),
+            format!("n{}", rng.next()),
+        ),
+        (
+            "x-acs-content-sha256".to_owned(),
+            hex(&Sha256::digest(&body)),
+        ),
         ("x-acs-action".to_owned(), api[0].1.clone()),
         ("x-acs-version".to_owned(), api[1].1.clone()),
     ];
     if post {
-        headers.push(("content-type".into(), "application/x-www-form-urlencoded".into()));
+        headers.push((
+            "content-type".into(),
+            "application/x-www-form-urlencoded".into(),
+        ));
     }
     if rng.one_in(2) {
         headers.push(("accept".into(), "application/json".into()));
@@ -136,7 +176,13 @@ fn signed_v3(rng: &mut Rng) -> HttpRequest {
     let query = if post { vec![] } else { api[2..].to_vec() };
     let method = if post { "POST" } else { "GET" };
     let path = (*rng.pick(&["/", "/2019-03-15/flows", "/a%20b"])).to_owned();
-    let mut req = HttpRequest { method: method.into(), path, query, headers, body };
+    let mut req = HttpRequest {
+        method: method.into(),
+        path,
+        query,
+        headers,
+        body,
+    };
     sign_v3(&mut req);
     req
 }
@@ -170,11 +216,13 @@ fn mutate(rng: &mut Rng, req: &mut HttpRequest, v3: bool) -> &'static str {
                 return "a query parameter removed";
             }
             2 => {
-                req.query.push((format!("Extra{}", rng.below(100)), rng.string(5)));
+                req.query
+                    .push((format!("Extra{}", rng.below(100)), rng.string(5)));
                 return "a query parameter added";
             }
             3 if !req.body.is_empty() => {
-                let mut pairs: Vec<(String, String)> = form_urlencoded::parse(&req.body).into_owned().collect();
+                let mut pairs: Vec<(String, String)> =
+                    form_urlencoded::parse(&req.body).into_owned().collect();
                 let i = rng.below(pairs.len());
                 let v = other(rng, &pairs[i].1);
                 pairs[i].1 = v;
@@ -182,7 +230,11 @@ fn mutate(rng: &mut Rng, req: &mut HttpRequest, v3: bool) -> &'static str {
                 return "a body parameter changed";
             }
             4 => {
-                req.method = if req.method == "GET" { "POST".into() } else { "GET".into() };
+                req.method = if req.method == "GET" {
+                    "POST".into()
+                } else {
+                    "GET".into()
+                };
                 return "the method changed";
             }
             5 => {
@@ -190,12 +242,20 @@ fn mutate(rng: &mut Rng, req: &mut HttpRequest, v3: bool) -> &'static str {
                 let (slot, at) = match auth {
                     Some(i) => (&mut req.headers[i].1, None),
                     None => {
-                        let i = req.query.iter().position(|(k, _)| k == "Signature").unwrap();
+                        let i = req
+                            .query
+                            .iter()
+                            .position(|(k, _)| k == "Signature")
+                            .unwrap();
                         (&mut req.query[i].1, Some(()))
                     }
                 };
                 // Change one character of the signature itself (after `Signature=` in V3).
-                let start = if at.is_none() { slot.rfind('=').unwrap() + 1 } else { 0 };
+                let start = if at.is_none() {
+                    slot.rfind('=').unwrap() + 1
+                } else {
+                    0
+                };
                 let i = rng.range(start, slot.len() - 1);
                 let c = slot.as_bytes()[i];
                 let d = if c == b'a' { "b" } else { "a" };
@@ -203,8 +263,19 @@ fn mutate(rng: &mut Rng, req: &mut HttpRequest, v3: bool) -> &'static str {
                 return "one character of the signature changed";
             }
             6 if v3 => {
-                let signed = ["host", "x-acs-date", "x-acs-signature-nonce", "x-acs-action", "x-acs-version", "accept", "content-type"];
-                let i = req.headers.iter().position(|(k, _)| k == *rng.pick(&signed));
+                let signed = [
+                    "host",
+                    "x-acs-date",
+                    "x-acs-signature-nonce",
+                    "x-acs-action",
+                    "x-acs-version",
+                    "accept",
+                    "content-type",
+                ];
+                let i = req
+                    .headers
+                    .iter()
+                    .position(|(k, _)| k == *rng.pick(&signed));
                 if let Some(i) = i {
                     let v = other(rng, &req.headers[i].1);
                     req.headers[i].1 = v;
@@ -220,7 +291,8 @@ fn mutate(rng: &mut Rng, req: &mut HttpRequest, v3: bool) -> &'static str {
                 return "the body changed";
             }
             8 => {
-                req.headers.push(("x-acs-action".into(), "DeleteFlow".into()));
+                req.headers
+                    .push(("x-acs-action".into(), "DeleteFlow".into()));
                 return "an x-acs-action header that differs from Action";
             }
             _ => {}
@@ -238,13 +310,17 @@ fn signed_requests_verify_and_mutations_do_not() {
         let v3 = rng.one_in(2);
         let req = if v3 { signed_v3(rng) } else { signed_v1(rng) };
         note(&show(&req));
-        let claim = verdict(&req, SECRET, T).map_err(|e| format!("a signed request fails: {e}: {}", show(&req)))?;
+        let claim = verdict(&req, SECRET, T)
+            .map_err(|e| format!("a signed request fails: {e}: {}", show(&req)))?;
         if claim.access_key_id() != "LTAI-key" || claim.timestamp_ms() != T {
             return Err(format!("wrong claim {claim:?}"));
         }
         // Skew and secret: the same request, checked differently.
         if verdict(&req, SECRET, T + 16 * 60 * 1000).is_ok() || verdict(&req, "other", T).is_ok() {
-            return Err(format!("verified with a skewed clock or a wrong secret: {}", show(&req)));
+            return Err(format!(
+                "verified with a skewed clock or a wrong secret: {}",
+                show(&req)
+            ));
         }
         // A header the signature need not cover leaves it valid.
         let mut extra = req.clone();
