@@ -167,7 +167,7 @@ fn mutate_text(rng: &mut Rng, text: &mut String) {
                     *rng.pick(&[("[", "]"), ("{a: ", "}"), ("- ", ""), ("[{a: ", "}]")]);
                 text.insert_str(at, &format!("{}x{}", open.repeat(n), close.repeat(n)));
             }
-            _ => text.insert_str(at, *rng.pick(INSERTS)),
+            _ => text.insert_str(at, rng.pick::<&str>(INSERTS)),
         }
     }
     if text.len() > MAX_DEFINITION_BYTES {

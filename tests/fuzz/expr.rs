@@ -185,7 +185,7 @@ fn quoted(s: &str) -> String {
 /// Arguments that stress each function's edges: patterns, separators, sizes, extremes.
 fn hostile_arg(rng: &mut Rng, function: &str, index: usize) -> String {
     match (function, index) {
-        ("regexMatchString", 1) => quoted(*rng.pick(&[
+        ("regexMatchString", 1) => quoted(rng.pick::<&str>(&[
             "(a*)*b",
             "(a|aa)*c",
             "[",
@@ -211,14 +211,16 @@ fn hostile_arg(rng: &mut Rng, function: &str, index: usize) -> String {
         ])),
         ("regexMatchString", 0) => quoted(&"a".repeat(rng.range(0, 300))),
         ("format", 0) => quoted(&"{}".repeat(rng.range(0, 40))),
-        ("split", 1) => quoted(*rng.pick(&["", ",", "a", "😀", "{}"])),
-        ("hash", 1) => quoted(*rng.pick(&["md5", "sha1", "sha256", "sha512", "MD5", "crc", ""])),
+        ("split", 1) => quoted(rng.pick::<&str>(&["", ",", "a", "😀", "{}"])),
+        ("hash", 1) => {
+            quoted(rng.pick::<&str>(&["md5", "sha1", "sha256", "sha512", "MD5", "crc", ""]))
+        }
         ("fromBase64", 0) => {
-            quoted(*rng.pick(&["", "=", "====", "YQ", "YQ==", "!!", "/w==", "gA=="]))
+            quoted(rng.pick::<&str>(&["", "=", "====", "YQ", "YQ==", "!!", "/w==", "gA=="]))
         }
         ("stringToJson" | "fromJSON", 0) => {
             let deep = "[".repeat(rng.range(0, 200));
-            quoted(*rng.pick(&[
+            quoted(rng.pick::<&str>(&[
                 deep.as_str(),
                 "{",
                 "1e999",

@@ -145,7 +145,10 @@ fn form(rng: &mut Rng, pairs: &[(String, String)]) -> Vec<u8> {
             .rev()
             .find(|i| text.is_char_boundary(*i))
             .unwrap_or(0);
-        text.insert_str(at, *rng.pick(&["%", "%G", "&&", "=", "%FF%FE", "+", "%00"]));
+        text.insert_str(
+            at,
+            rng.pick::<&str>(&["%", "%G", "&&", "=", "%FF%FE", "+", "%00"]),
+        );
     }
     text.into_bytes()
 }

@@ -218,7 +218,7 @@ fn policy_text_mutated() {
                 .unwrap_or(0);
             text.insert_str(
                 at,
-                *rng.pick(&["[", "{", "\"", "*".repeat(5000).as_str(), "\\u0000", ","]),
+                rng.pick::<&str>(&["[", "{", "\"", "*".repeat(5000).as_str(), "\\u0000", ","]),
             );
         }
         note(&text);

@@ -71,7 +71,7 @@ impl Rng {
         let mut s = String::new();
         for _ in 0..len {
             if self.one_in(4) {
-                s.push_str(*self.pick(ODD));
+                s.push_str(self.pick::<&str>(ODD));
             } else {
                 s.push(char::from(b'a' + (self.below(26) as u8)));
             }
