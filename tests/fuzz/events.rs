@@ -79,6 +79,7 @@ fn sample_events_mutated() {
     super::rng::run("sample_events_mutated", 1.0, |rng: &mut Rng| {
         let mut event = rng.pick(samples()).clone();
         json::mutate(rng, &mut event, KEYS);
+        note(&event.to_string());
         // The classifier alone, then the whole path.
         let _ = event::classify(event.clone());
         handle(event)

@@ -5,7 +5,7 @@ use fnf_lambda::api::{self, HttpRequest, request};
 use fnf_lambda::error::FnfError;
 use fnf_lambda::flow::{self, FlowType};
 
-use super::harness::{runtime, service};
+use super::harness::{check_event_answer, runtime, service};
 
 fn with_headers(headers: &[(&str, &str)]) -> HttpRequest {
     HttpRequest {
@@ -77,4 +77,22 @@ fn an_unknown_empty_top_level_field_has_a_path() {
     let text = "\"\": 1\nType: StateMachine\nSpecVersion: v1\nStartAt: a\nStates:\n  - Type: Pass\n    Name: a\n    End: true\n";
     let err = flow::parse(text, FlowType::CloudFlow).expect_err("refused");
     assert!(!err.path.is_empty(), "{err:?}");
+}
+
+/// sample_events_mutated (make fuzz) seed 0xeaeef4d799780349: a REST (payload 1.0) event whose
+/// multi-value query parameter is an empty list panicked in `query_map` (index out of bounds,
+/// `QueryMap::iter`) inside `api::event` — in the release build (panic = abort) that ends the
+/// Lambda process.
+#[test]
+fn an_empty_multi_value_query_parameter_is_no_panic() {
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/events/apigw-v1-create-flow.json"
+    );
+    let mut event: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap();
+    event["multiValueQueryStringParameters"] =
+        serde_json::json!({"Action": [], "Version": ["2019-03-15"]});
+    let answer = runtime().block_on(api::handle_event(service(), event, "r"));
+    check_event_answer(&answer).unwrap();
 }
