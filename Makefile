@@ -3,7 +3,7 @@ CARGO ?= cargo
 ADDR ?= 127.0.0.1:8080
 BIN := target/debug/fnf-lambda
 
-.PHONY: run test test-rust test-sdk test-lambda lint fmt-check clippy bench measure release venv clean
+.PHONY: run test test-rust test-sdk test-lambda lint fmt-check clippy fuzz bench measure release venv clean
 
 ## Build and start the service locally on $(ADDR) with the embedded store (./.fnf-data).
 run:
@@ -31,6 +31,19 @@ test-sdk:
 	$(CARGO) build --bin fnf-lambda
 	./scripts/sdk-test.sh $(BIN)
 	./scripts/readme-session.sh $(BIN)
+
+## The fuzz targets of tests/fuzz.rs with FUZZ_CASES cases per target (50 times what `make
+## test` runs), optimized but with overflow checks and unwinding, in target/fuzz (the `fuzz`
+## profile is defined here, so `make release` keeps its own build). A failure prints the seed to
+## replay: `FNF_FUZZ_REPLAY=<seed> cargo test --test fuzz`. FUZZ_SEED explores other cases.
+FUZZ_CASES ?= 15000
+FUZZ_SEED ?= 0x5EED
+fuzz:
+	CARGO_PROFILE_FUZZ_INHERITS=release CARGO_PROFILE_FUZZ_OPT_LEVEL=2 \
+	CARGO_PROFILE_FUZZ_LTO=false CARGO_PROFILE_FUZZ_CODEGEN_UNITS=16 CARGO_PROFILE_FUZZ_STRIP=false \
+	CARGO_PROFILE_FUZZ_PANIC=unwind CARGO_PROFILE_FUZZ_DEBUG_ASSERTIONS=true \
+	CARGO_PROFILE_FUZZ_OVERFLOW_CHECKS=true FNF_FUZZ_CASES=$(FUZZ_CASES) FNF_FUZZ_SEED=$(FUZZ_SEED) \
+	$(CARGO) test --profile fuzz --test fuzz -- --nocapture
 
 ## The binary under `cargo lambda watch` (function URL and sample events) against moto.
 test-lambda:

@@ -131,11 +131,10 @@ pub fn decode_http(req: &HttpRequest) -> Result<FnfRequest, FnfError> {
             _ => return Err(FnfError::UnsupportedMediaType),
         }
     }
-    finish(
-        params,
-        req.header("x-acs-action"),
-        req.header("x-acs-version"),
-    )
+    // An empty header counts as absent, like an empty parameter (else `x-acs-action:` with no
+    // value would route to an action named "").
+    let header = |name| req.header(name).filter(|v| !v.is_empty());
+    finish(params, header("x-acs-action"), header("x-acs-version"))
 }
 
 /// Decodes a direct-invoke payload that is already an fnf request object.
