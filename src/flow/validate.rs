@@ -49,6 +49,8 @@ pub(crate) fn describe(v: &Value) -> String {
 
 /// Join a path prefix and a field name: `States[2]` + `Next` -> `States[2].Next`.
 pub(crate) fn join(prefix: &str, key: &str) -> String {
+    // An empty key still has to show in the path (the fuzz targets found one).
+    let key = if key.is_empty() { "\"\"" } else { key };
     if prefix.is_empty() {
         key.to_string()
     } else {

@@ -1,5 +1,4 @@
-//! What the fuzz targets found, minimized, one named test each. The ignored ones wait for a fix
-//! outside this part (the reason names it); run them with `cargo test --test fuzz -- --ignored`.
+//! What the fuzz targets found, minimized, one named test each.
 
 use fnf_lambda::api::{self, HttpRequest, request};
 use fnf_lambda::error::FnfError;
@@ -48,11 +47,9 @@ fn an_empty_version_header_counts_as_absent() {
 /// definitions_mutated seed 0xbc99424dcdc61bc9: deep flow-style nesting (`[{a: ` repeated) is
 /// refused by the YAML reader's recursion limit only after a scan quadratic in the depth: a
 /// 128 KiB definition (the largest CreateFlow takes) costs 19 s of CPU in an optimized build
-/// (45 s debug), answered `InvalidArgument` in the end. The fix belongs before `serde_norway`
-/// (a bracket-depth pre-check in `flow::validate::load_yaml`); this test checks the outcome
-/// that goes with it, a refusal that names the nesting bound instead of the reader's limit.
+/// (45 s debug), answered `InvalidArgument` in the end. Fixed by the nesting pre-scan before
+/// `serde_norway` (`flow::nesting`): the refusal names the nesting bound, not the reader's limit.
 #[test]
-#[ignore = "issue 12: quadratic YAML scan of deep flow nesting; fix in src/flow/validate.rs (flow parsing helper's branch)"]
 fn deep_flow_nesting_is_refused_before_the_yaml_reader() {
     let n = (flow::MAX_DEFINITION_BYTES - 40) / 7;
     let text = format!(
@@ -72,7 +69,6 @@ fn deep_flow_nesting_is_refused_before_the_yaml_reader() {
 /// definitions_mutated (FNF_FUZZ_CASES=1500) seed 0x1840e5b21512c796: an unknown top-level
 /// field named "" gave an error with an empty path, shown as ": unknown fields ...".
 #[test]
-#[ignore = "issue 12: empty path for an unknown top-level field \"\"; fix in src/flow/validate.rs (flow parsing helper's branch)"]
 fn an_unknown_empty_top_level_field_has_a_path() {
     let text = "\"\": 1\nType: StateMachine\nSpecVersion: v1\nStartAt: a\nStates:\n  - Type: Pass\n    Name: a\n    End: true\n";
     let err = flow::parse(text, FlowType::CloudFlow).expect_err("refused");
