@@ -5,13 +5,12 @@
 
 mod common;
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::TcpStream;
+use std::io::{BufRead, BufReader};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Duration;
 
+use common::process::{Server, post};
 use common::task_servers::TaskServer;
 use common::{Backend, create_flow, describe, start};
 use fnf_lambda::clock::SystemClock;
@@ -149,45 +148,17 @@ async fn an_allowlist_lets_tasks_reach_its_networks_only() {
     assert_eq!(server.seen().len(), allowed.len());
 }
 
-/// `fnf-lambda serve` on loopback with `envs`; its address, once it listens.
-fn serve(dir: &Path, envs: &[(&str, &str)]) -> (Child, String) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_fnf-lambda"))
+/// `fnf-lambda serve` on loopback with `envs` (none of the settings of the environment the
+/// test runs in).
+fn serve(dir: &Path, envs: &[(&str, &str)]) -> Server {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fnf-lambda"));
+    command
         .args(["serve", "--addr", "127.0.0.1:0"])
         .env("FNF_DATA_DIR", dir)
         .env_remove("FNF_AUTH")
         .env_remove("FNF_HTTP_ALLOW_NETWORKS")
-        .envs(envs.iter().copied())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start fnf-lambda serve");
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines.next().expect("serve exited").unwrap();
-        if let Some(rest) = line.split("serving the fnf API on http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    std::thread::spawn(move || for _ in lines {});
-    (child, addr)
-}
-
-fn post(addr: &str, body: Value) -> Value {
-    let text = body.to_string();
-    let mut stream = TcpStream::connect(addr).expect("connect");
-    stream
-        .set_read_timeout(Some(Duration::from_secs(30)))
-        .unwrap();
-    write!(
-        stream,
-        "POST / HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\n\
-         Content-Length: {}\r\nConnection: close\r\n\r\n{text}",
-        text.len()
-    )
-    .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).unwrap();
-    let body = response.split("\r\n\r\n").nth(1).unwrap_or("");
-    serde_json::from_str(body.trim()).unwrap_or_else(|e| panic!("not JSON ({e}): {response}"))
+        .envs(envs.iter().copied());
+    Server::spawn(command)
 }
 
 /// The status and error code of one execution of the flow on `url`, through `serve`'s API.
@@ -217,15 +188,15 @@ async fn serve_without_authentication_allows_loopback_unless_told_otherwise() {
         ),
     ] {
         let dir = tempfile::tempdir().unwrap();
-        let (mut child, addr) = serve(dir.path(), &envs);
+        let mut served = serve(dir.path(), &envs);
+        let addr = served.addr.clone();
         let created = post(
             &addr,
             json!({"Action": "CreateFlow", "Name": "call", "Type": "DEFAULT", "Definition": CALL}),
         );
         assert_eq!(created["Name"], "call", "{created}");
         let got = run_on(&addr, "e", &url);
-        child.kill().unwrap();
-        child.wait().unwrap();
+        served.kill();
         assert_eq!(got, (status, code), "{envs:?}");
     }
     assert_eq!(server.seen().len(), 1);

@@ -3,32 +3,21 @@
 //! end. The real binary on 127.0.0.1, raw TCP clients; every wait on the server is guarded,
 //! so a server that hangs fails the test instead of hanging it.
 
-use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
+mod common;
+
+use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
-use std::process::{Child, Command, Stdio};
-use std::sync::mpsc::{self, Receiver, RecvTimeoutError};
+use std::process::Command;
+use std::sync::mpsc::RecvTimeoutError;
 use std::time::{Duration, Instant};
 
+use common::process::Server;
 use serde_json::Value;
 
 /// How long any answer may take before the server counts as hanging.
 const GUARD: Duration = Duration::from_secs(10);
 /// Idle connections opened against a server limited to 1,024 descriptors.
 const IDLE_CONNECTIONS: usize = 1100;
-
-struct Server {
-    child: Child,
-    addr: String,
-    log: Receiver<String>,
-    _data: tempfile::TempDir,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
 
 /// Starts `serve` with these settings, under `ulimit -n` of `descriptors` when given.
 fn start(envs: &[(&str, &str)], descriptors: Option<u32>) -> Server {
@@ -42,37 +31,14 @@ fn start(envs: &[(&str, &str)], descriptors: Option<u32>) -> Server {
         }
         None => Command::new(bin),
     };
-    let mut child = command
+    command
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(data.path())
         .envs(envs.iter().copied())
-        .env("RUST_LOG", "info")
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("start fnf-lambda serve");
-    let (tx, log) = mpsc::channel();
-    let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
-    let addr = loop {
-        let line = lines
-            .next()
-            .expect("serve exited before it listened")
-            .unwrap();
-        if let Some(rest) = line.split("http://").nth(1) {
-            break rest.split_whitespace().next().unwrap().to_owned();
-        }
-    };
-    // Keep draining the log so the server never blocks on a full pipe.
-    std::thread::spawn(move || {
-        for line in lines.map_while(Result::ok) {
-            let _ = tx.send(line);
-        }
-    });
-    Server {
-        child,
-        addr,
-        log,
-        _data: data,
-    }
+        .env("RUST_LOG", "info");
+    let mut server = Server::spawn(command);
+    server.data = Some(data);
+    server
 }
 
 fn connect(addr: &str) -> TcpStream {

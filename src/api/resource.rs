@@ -133,41 +133,9 @@ pub fn target<'a>(action: &str, params: &'a Params) -> Result<Target<'a>, FnfErr
 mod tests {
     use super::*;
 
-    /// Every action `Service::call` dispatches (src/service/mod.rs).
-    const ACTIONS: [&str; 28] = [
-        "CreateFlow",
-        "UpdateFlow",
-        "DescribeFlow",
-        "DeleteFlow",
-        "ListFlows",
-        "PublishFlowVersion",
-        "ListFlowVersions",
-        "DeleteFlowVersion",
-        "CreateFlowAlias",
-        "DescribeFlowAlias",
-        "UpdateFlowAlias",
-        "DeleteFlowAlias",
-        "ListFlowAliases",
-        "StartExecution",
-        "DescribeExecution",
-        "ListExecutions",
-        "GetExecutionHistory",
-        "StopExecution",
-        "ReportTaskSucceeded",
-        "ReportTaskFailed",
-        "CreateAccount",
-        "DescribeAccount",
-        "UpdateAccount",
-        "ListAccounts",
-        "CreateAccessKey",
-        "ListAccessKeys",
-        "UpdateAccessKey",
-        "DeleteAccessKey",
-    ];
-
     #[test]
     fn every_action_has_a_shape_and_unknown_ones_are_not_supported() {
-        for action in ACTIONS {
+        for &action in crate::service::ACTIONS {
             assert!(shape(action).is_some(), "{action}");
         }
         let p = Params::default();
@@ -180,7 +148,7 @@ mod tests {
     #[test]
     fn the_flow_is_the_parameter_the_action_reads_and_others_are_refused() {
         let both = Params::from([("Name", "a"), ("FlowName", "b")]);
-        for action in ACTIONS {
+        for &action in crate::service::ACTIONS {
             let t = target(action, &both);
             match shape(action).unwrap().0 {
                 Names::FlowAndAlias => assert_eq!(t.unwrap().flow, Some("b"), "{action}"),

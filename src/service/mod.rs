@@ -52,6 +52,39 @@ pub use flow_cache::DEFAULT_FLOW_CACHE_MS;
 use flow_cache::FlowCache;
 pub use settle::{EXECUTION_TIMEOUT_ERROR, MAX_CHECKPOINT_BYTES};
 
+/// Every action `Service::call` serves (the authorization table, `api::resource`, has a row
+/// for each; its tests check that).
+pub const ACTIONS: &[&str] = &[
+    "CreateFlow",
+    "UpdateFlow",
+    "DescribeFlow",
+    "DeleteFlow",
+    "ListFlows",
+    "PublishFlowVersion",
+    "ListFlowVersions",
+    "DeleteFlowVersion",
+    "CreateFlowAlias",
+    "DescribeFlowAlias",
+    "UpdateFlowAlias",
+    "DeleteFlowAlias",
+    "ListFlowAliases",
+    "StartExecution",
+    "DescribeExecution",
+    "ListExecutions",
+    "GetExecutionHistory",
+    "StopExecution",
+    "ReportTaskSucceeded",
+    "ReportTaskFailed",
+    "CreateAccount",
+    "DescribeAccount",
+    "UpdateAccount",
+    "ListAccounts",
+    "CreateAccessKey",
+    "ListAccessKeys",
+    "UpdateAccessKey",
+    "DeleteAccessKey",
+];
+
 /// How long one invocation may drive executions before it checkpoints and hands over.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Budgets {

@@ -14,16 +14,26 @@ pub struct Server {
     pub addr: String,
     /// The server's log lines after the one that named the address.
     pub log: Receiver<String>,
+    /// The data directory, when the server owns one.
+    pub data: Option<tempfile::TempDir>,
 }
 
 impl Server {
     /// Starts `serve` with `args` (the store) and `envs` (settings), and waits until it listens.
     pub fn start(args: &[String], envs: &[(String, String)]) -> Server {
-        let mut child = Command::new(env!("CARGO_BIN_EXE_fnf-lambda"))
+        let mut command = Command::new(env!("CARGO_BIN_EXE_fnf-lambda"));
+        command
             .args(["serve", "--addr", "127.0.0.1:0"])
             .args(args)
             .env("RUST_LOG", "info")
-            .envs(envs.iter().cloned())
+            .envs(envs.iter().cloned());
+        Server::spawn(command)
+    }
+
+    /// Spawns `command` (this build's `serve`, however it is wrapped) and waits until it
+    /// listens.
+    pub fn spawn(mut command: Command) -> Server {
+        let mut child = command
             .stderr(Stdio::piped())
             .spawn()
             .expect("start fnf-lambda serve");
@@ -46,7 +56,12 @@ impl Server {
                 let _ = send.send(line);
             }
         });
-        Server { child, addr, log }
+        Server {
+            child,
+            addr,
+            log,
+            data: None,
+        }
     }
 
     /// Waits (at most `within`) for a log line containing `text`.

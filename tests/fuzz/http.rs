@@ -10,39 +10,12 @@ use super::json;
 use super::rng::{Rng, note};
 use crate::common::{CLOUDFLOW_SEED, FDL_SEED};
 
-pub const ACTIONS: &[&str] = &[
-    "CreateFlow",
-    "UpdateFlow",
-    "DescribeFlow",
-    "DeleteFlow",
-    "ListFlows",
-    "PublishFlowVersion",
-    "ListFlowVersions",
-    "DeleteFlowVersion",
-    "CreateFlowAlias",
-    "DescribeFlowAlias",
-    "UpdateFlowAlias",
-    "DeleteFlowAlias",
-    "ListFlowAliases",
-    "StartExecution",
-    "DescribeExecution",
-    "ListExecutions",
-    "GetExecutionHistory",
-    "StopExecution",
-    "ReportTaskSucceeded",
-    "ReportTaskFailed",
-    "CreateAccount",
-    "DescribeAccount",
-    "UpdateAccount",
-    "ListAccounts",
-    "CreateAccessKey",
-    "ListAccessKeys",
-    "UpdateAccessKey",
-    "DeleteAccessKey",
-    "startexecution",
-    "Nope",
-    "",
-];
+/// The served actions, and names that are not (mis-cased, unknown, empty).
+pub fn actions() -> Vec<&'static str> {
+    let mut all = fnf_lambda::service::ACTIONS.to_vec();
+    all.extend(["startexecution", "Nope", ""]);
+    all
+}
 
 pub const PARAMS: &[&str] = &[
     "Action",
@@ -77,8 +50,9 @@ pub const PARAMS: &[&str] = &[
 
 /// A parameter value: what the action expects, a near miss, or noise.
 fn param_value(rng: &mut Rng, name: &str) -> String {
+    let actions = actions();
     let typical: &[&str] = match name {
-        "Action" => ACTIONS,
+        "Action" => &actions,
         "Version" => &["2019-03-15", "2019-03-14", ""],
         "FlowName" | "Name" => &["f", "my_flow_name", "g", "f2", "-"],
         "Type" => &["DEFAULT", "FDL", "default", "X"],
@@ -105,7 +79,7 @@ fn param_value(rng: &mut Rng, name: &str) -> String {
 fn params(rng: &mut Rng) -> Vec<(String, String)> {
     let mut out = Vec::new();
     if !rng.one_in(8) {
-        out.push(("Action".to_owned(), (*rng.pick(ACTIONS)).to_owned()));
+        out.push(("Action".to_owned(), (*rng.pick(&actions())).to_owned()));
     }
     let n = if rng.one_in(25) {
         rng.range(60, 90)
