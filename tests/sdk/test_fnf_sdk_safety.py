@@ -1,7 +1,8 @@
 """Issue 12 as a client meets it, through the official SDK against `fnf-lambda serve`
 (scripts/sdk-test.sh): a flow that nests its data ever deeper fails its execution and the
-server goes on answering; a key that may run only `orders-*` cannot start another flow through
-a nested-flow task, inline or after the execution parked."""
+server goes on answering; a definition of 131,000 `[` is refused at once; a regular expression
+built to backtrack fails its step at the step budget; a key that may run only `orders-*` cannot
+start another flow through a nested-flow task, inline or after the execution parked."""
 
 import json
 import time
@@ -40,6 +41,20 @@ States:
     Name: done
     End: true
 """ % ("[" * 30, "]" * 30)
+
+# The issue's regex bomb: a 300-range class, optional, `{60}` inside `{60}`, on 60 KB of text.
+CLASS = "".join("%s-%s" % (chr(0x100 + 2 * k), chr(0x100 + 2 * k)) for k in range(300))
+REGEX_BOMB = """Type: StateMachine
+SpecVersion: v1
+Name: regex
+StartAt: match
+States:
+  - Type: Pass
+    Name: match
+    OutputConstructor:
+      matched.$: regexMatchString($Input.text, $Input.pattern)
+    End: true
+"""
 
 SECRET = """Type: StateMachine
 SpecVersion: v1
@@ -88,6 +103,22 @@ class SafetyTestCase(SdkTestCase):
         listed = self.call("ListFlows", lambda: self.client.list_flows(
             fnf_models.ListFlowsRequest(limit=1000)))
         self.assertIn(flow, [f.name for f in listed.body.flows])
+
+    def test_a_definition_of_131000_brackets_is_refused_at_once(self):
+        bomb = "Type: StateMachine\nx: " + "[" * 131000 + "\n"
+        err = self.assertApiError(lambda: self.create_flow("bomb_" + uuid.uuid4().hex[:8], bomb),
+                                  "InvalidArgument", 400)
+        self.assertIn("nested more than 128 deep", err.data["Message"])
+
+    def test_a_backtracking_regex_fails_at_its_step_budget(self):
+        flow = "regex_" + uuid.uuid4().hex[:8]
+        self.call("CreateFlow", lambda: self.create_flow(flow, REGEX_BOMB))
+        text = json.dumps({"text": "a" * 60000, "pattern": "(?:(?:[%s]?){60}){60}b" % CLASS})
+        started = self.call("StartExecution", lambda: self.start(flow, "bomb", input=text))
+        self.assertEqual(started.body.status, "Failed")
+        d = describe_raw(self.client, flow, "bomb")
+        self.assertEqual(d["ErrorCode"], "FnF.RuntimeError", d)
+        self.assertIn("steps", d["ErrorMessage"])
 
     def test_a_nested_flow_task_starts_only_what_its_starter_may_start(self):
         tag = uuid.uuid4().hex[:8]
