@@ -10,7 +10,9 @@ use fnf_lambda::clock::{Clock, SystemClock};
 use fnf_lambda::dispatch::invoke::InvokeDispatcher;
 use fnf_lambda::entry::{self, StoreChoice, cli};
 use fnf_lambda::logging;
+use fnf_lambda::store::StoreError;
 use fnf_lambda::store::dynamo::DynamoStore;
+use fnf_lambda::store::unavailable::UnavailableStore;
 use std::sync::Arc;
 
 const USAGE: &str = "\
@@ -191,11 +193,23 @@ async fn serve(args: &[String]) -> Result<(), String> {
     let loopback = gate.mode == AuthMode::Off;
     let integrations = entry::integrations_from_env(false, loopback).await?;
     let limits = entry::serve::Limits::from_env()?;
-    let store = choice
-        .open()
-        .await
-        .map_err(|e| format!("cannot open the store: {e}"))?;
-    entry::bootstrap_admin_key(&store, SystemClock.now_ms()).await?;
+    let store = match choice.open().await {
+        Ok(store) => {
+            entry::bootstrap_admin_key(&store, SystemClock.now_ms()).await?;
+            store
+        }
+        // A corrupted file: serve on, every call answering InternalServerError (the log says
+        // why), rather than end and be restarted into the same refusal by a supervisor.
+        Err(StoreError::CorruptFile { path, detail }) => {
+            let why = StoreError::CorruptFile {
+                path: path.clone(),
+                detail: detail.clone(),
+            };
+            tracing::error!("{why}; until then every request answers InternalServerError");
+            Arc::new(UnavailableStore::corrupt_file(path, detail))
+        }
+        Err(e) => return Err(format!("cannot open the store: {e}")),
+    };
     let listener = tokio::net::TcpListener::bind(addr)
         .await
         .map_err(|e| format!("cannot listen on {addr}: {e}"))?;

@@ -239,29 +239,37 @@ async fn single_byte_flips_never_end_the_process() {
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
 }
 
-/// `serve` on a corrupted store says which file and what to do, and exits with an error status
-/// (not a signal) before it listens.
+/// `serve` on a corrupted store says which file and what to do, and keeps serving: every
+/// call answers InternalServerError, the process does not end (a supervisor would only restart
+/// it into the same refusal).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn serve_refuses_a_corrupted_store_by_name() {
+async fn serve_on_a_corrupted_store_names_it_and_answers_internal_errors() {
     let root = tempfile::tempdir().unwrap();
     let clean = root.path().join("clean");
     fill(&clean).await;
     let original = std::fs::read(clean.join(DB_FILE)).unwrap();
     let dir = flip_copy(&original, 0, root.path());
-    let out = Command::new(env!("CARGO_BIN_EXE_fnf-lambda"))
+    let mut command = Command::new(env!("CARGO_BIN_EXE_fnf-lambda"));
+    command
         .args(["serve", "--addr", "127.0.0.1:0", "--data-dir"])
         .arg(&dir)
         .env_remove("FNF_AUTH")
         .env_remove("TABLE_NAME")
-        .stdin(Stdio::null())
-        .output()
-        .expect("run fnf-lambda serve");
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
+        .env("RUST_LOG", "info");
+    let mut server = common::process::Server::spawn(command);
     let file = dir.join(DB_FILE).display().to_string();
+    let said = server
+        .wait_for_log("is corrupted", std::time::Duration::from_secs(10))
+        .unwrap_or_default();
     assert!(
-        stderr.contains(&format!("the store file {file} is corrupted"))
-            && stderr.contains("move it aside"),
-        "{stderr}"
+        said.contains(&format!("the store file {file} is corrupted"))
+            && said.contains("move it aside"),
+        "{said}"
     );
+    for _ in 0..2 {
+        let answer = server.post(serde_json::json!({"Action": "ListFlows"}));
+        assert_eq!(answer["Code"], "InternalServerError", "{answer}");
+    }
+    assert!(server.child.try_wait().unwrap().is_none(), "serve ended");
+    server.kill();
 }

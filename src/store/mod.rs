@@ -8,6 +8,7 @@ pub mod embedded;
 mod history;
 mod records;
 pub mod scoped;
+pub mod unavailable;
 
 pub use accounts::{AccessKeyRecord, AccountRecord, AccountStore};
 

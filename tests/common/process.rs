@@ -12,7 +12,7 @@ use serde_json::Value;
 pub struct Server {
     pub child: Child,
     pub addr: String,
-    /// The server's log lines after the one that named the address.
+    /// The server's log lines but the one that named the address.
     pub log: Receiver<String>,
     /// The data directory, when the server owns one.
     pub data: Option<tempfile::TempDir>,
@@ -37,9 +37,10 @@ impl Server {
             .stderr(Stdio::piped())
             .spawn()
             .expect("start fnf-lambda serve");
-        // The address is in the first log line: "serving the fnf API on http://127.0.0.1:PORT".
+        // The address is in the line "serving the fnf API on http://127.0.0.1:PORT (...".
         let stderr = child.stderr.take().unwrap();
         let mut lines = BufReader::new(stderr).lines();
+        let (send, log) = channel();
         let addr = loop {
             let line = lines
                 .next()
@@ -48,9 +49,10 @@ impl Server {
             if let Some(rest) = line.split("http://").nth(1) {
                 break rest.split_whitespace().next().unwrap().to_owned();
             }
+            // Lines before it (warnings at start) are the test's to read too.
+            let _ = send.send(line);
         };
         // Keep draining the log so the server never blocks on a full pipe.
-        let (send, log) = channel();
         std::thread::spawn(move || {
             for line in lines.map_while(Result::ok) {
                 let _ = send.send(line);
