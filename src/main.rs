@@ -201,12 +201,12 @@ async fn serve(args: &[String]) -> Result<(), String> {
         // A corrupted file: serve on, every call answering InternalServerError (the log says
         // why), rather than end and be restarted into the same refusal by a supervisor.
         Err(StoreError::CorruptFile { path, detail }) => {
-            let why = StoreError::CorruptFile {
-                path: path.clone(),
-                detail: detail.clone(),
-            };
-            tracing::error!("{why}; until then every request answers InternalServerError");
-            Arc::new(UnavailableStore::corrupt_file(path, detail))
+            let store = UnavailableStore::corrupt_file(path, detail);
+            tracing::error!(
+                "{}; until then every request answers InternalServerError",
+                store.reason()
+            );
+            Arc::new(store)
         }
         Err(e) => return Err(format!("cannot open the store: {e}")),
     };

@@ -23,12 +23,16 @@ pub fn nests_deeper_than(value: &Value, max: usize) -> bool {
         if depth > max {
             return true;
         }
-        let children: Box<dyn Iterator<Item = &Value>> = match v {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(fields) => Box::new(fields.values()),
-            _ => continue,
-        };
-        pending.extend(children.filter(|c| is_container(c)).map(|c| (c, depth + 1)));
+        let below = |c: &'_ &Value| is_container(c);
+        match v {
+            Value::Array(items) => {
+                pending.extend(items.iter().filter(below).map(|c| (c, depth + 1)))
+            }
+            Value::Object(fields) => {
+                pending.extend(fields.values().filter(below).map(|c| (c, depth + 1)))
+            }
+            _ => {}
+        }
     }
     false
 }

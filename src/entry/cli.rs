@@ -84,6 +84,7 @@ pub fn validate(file: &Path, forced_type: Option<&str>) -> Report {
 
 /// `run FLOW_FILE [--input JSON] [--type T] [--history]`
 pub fn run(file: &Path, input: Option<&str>, forced_type: Option<&str>, history: bool) -> Report {
+    super::regex_budget_from_env();
     let loaded = match load(file, forced_type) {
         Ok(l) => l,
         Err(e) => return Report::new(INVALID, String::new(), format!("error: {e}\n")),

@@ -69,9 +69,7 @@ pub fn data_dir_from_env() -> PathBuf {
 /// (default one year) and `FNF_MAX_ABANDONED_INVOCATIONS` (default 3); `FNF_REGEX_MAX_STEPS`
 /// sets the step budget of one `regexMatchString`.
 pub fn service(store: Arc<dyn Store>) -> Service {
-    if let Some(steps) = env_ms("FNF_REGEX_MAX_STEPS") {
-        crate::flow::expr::set_max_regex_steps(steps as u64);
-    }
+    regex_budget_from_env();
     let mut service = Service::new(store, Arc::new(SystemClock));
     if let Ok(raw) = std::env::var("FNF_FLOW_CACHE_MS") {
         match raw.trim().parse::<i64>() {
@@ -87,6 +85,14 @@ pub fn service(store: Arc<dyn Store>) -> Service {
     match env_ms("FNF_EXECUTION_TIMEOUT_SECONDS") {
         Some(seconds) => service.with_execution_timeout(seconds.saturating_mul(1000)),
         None => service,
+    }
+}
+
+/// `FNF_REGEX_MAX_STEPS`: the step budget of `regexMatchString` per state (serve, Lambda and
+/// `fnf-lambda run` alike).
+pub fn regex_budget_from_env() {
+    if let Some(steps) = env_ms("FNF_REGEX_MAX_STEPS") {
+        crate::flow::expr::set_max_regex_steps(steps as u64);
     }
 }
 

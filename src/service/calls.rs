@@ -11,7 +11,6 @@ use sha2::{Digest, Sha256};
 use super::Service;
 use super::callbacks::started_child;
 use super::start_execution::{StartRequest, start};
-use crate::auth::caller::Caller;
 use crate::auth::policy::Policy;
 use crate::engine::{TaskMode, TaskRequest, TaskResult};
 use crate::error::FnfError;
@@ -72,14 +71,14 @@ impl Service {
                 Err(cause) => return failed(CHILD_INVALID, cause),
             };
             // A child runs with the permissions of whoever started the execution.
-            if !self
-                .caller
-                .policy
-                .allows("StartExecution", Some(&start_req.flow), &self.account)
-            {
+            let policy = match self.starter_policy().await {
+                Ok(policy) => policy,
+                Err(e) => return failed(CHILD_START_FAILED, format!("{}: {e}", e.code())),
+            };
+            if !policy.allows("StartExecution", Some(&start_req.flow), &self.account) {
                 let denied = FnfError::AccessDenied(format!(
                     "The access key {} that started this execution may not start flow {}.",
-                    self.caller.key.as_deref().unwrap_or("-"),
+                    self.starter.as_deref().unwrap_or("-"),
                     start_req.flow
                 ));
                 return failed(CHILD_START_FAILED, format!("{}: {denied}", denied.code()));
@@ -101,32 +100,32 @@ impl Service {
         })
     }
 
-    /// This service acting with the permissions of the access key that started `exec` (its
-    /// `started_by`, inherited by children): how a continuation, which acts for the account,
-    /// starts only the children the starter may start. A key since deleted, disabled or moved
-    /// may start nothing more; an execution the operator started keeps full access.
-    pub(super) async fn acting_for_starter(
-        &self,
-        exec: &ExecutionRecord,
-    ) -> Result<Service, FnfError> {
-        let Some(key_id) = &exec.started_by else {
-            return Ok(self.clone());
+    /// The policy of the access key whose permissions executions driven here carry: the
+    /// caller's own in a request; in a continuation (which acts for the account) the starter's
+    /// key, read when a child is about to start, so that a continuation that starts none reads
+    /// nothing. A key since deleted, disabled or moved may start nothing more; an execution the
+    /// operator started keeps full access.
+    async fn starter_policy(&self) -> Result<Arc<Policy>, FnfError> {
+        let Some(key_id) = self
+            .starter
+            .as_ref()
+            .filter(|k| self.caller.key.as_ref() != Some(*k))
+        else {
+            return Ok(self.caller.policy.clone());
         };
-        if self.caller.key.as_ref() == Some(key_id) {
-            return Ok(self.clone());
-        }
         let key = self.root.get_key(key_id).await?;
         let policy = key
             .filter(|k| !k.disabled && k.account == self.account)
             .and_then(|k| Policy::parse(&k.policy).ok())
             .unwrap_or_else(|| Policy::parse(NO_ACCESS).expect("an empty policy is valid"));
+        Ok(Arc::new(policy))
+    }
+
+    /// This service driving `exec`: its executions carry the permissions of `exec`'s starter.
+    pub(super) fn driving(&self, exec: &ExecutionRecord) -> Service {
         let mut svc = self.clone();
-        svc.caller = Arc::new(Caller {
-            account: self.account.clone(),
-            policy: Arc::new(policy),
-            key: Some(key_id.clone()),
-        });
-        Ok(svc)
+        svc.starter = exec.started_by.clone();
+        svc
     }
 
     /// This service for a child started inside its parent's invocation: one level deeper,

@@ -75,8 +75,7 @@ impl Service {
         let after = if leased.abandoned >= self.max_abandoned {
             self.fail_abandoned(leased).await?
         } else {
-            let starter = self.acting_for_starter(&leased).await?;
-            starter.drive(leased, budget).await?
+            self.driving(&leased).drive(leased, budget).await?
         };
         Ok(Continued::Drove {
             version: after.version,

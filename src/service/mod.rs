@@ -125,6 +125,9 @@ pub struct Service {
     account: String,
     /// Who the current request comes from (the operator outside requests).
     caller: Arc<Caller>,
+    /// The access key whose permissions the executions driven here carry: the caller's in a
+    /// request, the execution's `started_by` in a continuation (`calls::starter_policy`).
+    starter: Option<String>,
     /// How requests are let in (the API layer consults it).
     gate: Gate,
     /// Flows recently read by StartExecution (shared by clones).
@@ -156,6 +159,7 @@ impl Service {
             root: store,
             account: DEFAULT_ACCOUNT.to_owned(),
             caller: Arc::new(Caller::operator()),
+            starter: None,
             gate: Gate::open(),
             flows: FlowCache::flows(DEFAULT_FLOW_CACHE_MS),
             accounts: accounts::AccountCache::accounts(),
@@ -179,6 +183,7 @@ impl Service {
                 account: account.to_owned(),
                 ..Caller::operator()
             });
+            scoped.starter = None;
         }
         scoped.store = Arc::new(ScopedStore::new(self.root.clone(), account));
         scoped
@@ -192,6 +197,7 @@ impl Service {
     /// This service acting for `caller`, in its account.
     pub fn for_caller(&self, caller: Caller) -> Service {
         let mut scoped = self.for_account(&caller.account);
+        scoped.starter = caller.key.clone();
         scoped.caller = Arc::new(caller);
         scoped
     }

@@ -13,6 +13,13 @@ use crate::time::parse_rfc3339;
 /// Largest execution input, in bytes (the per-state data limit of CloudFlow).
 pub const MAX_INPUT_BYTES: usize = 64 * 1024;
 
+/// Longest flow description, in bytes.
+pub const MAX_DESCRIPTION_BYTES: usize = 1024;
+/// Longest role ARN, in bytes.
+pub const MAX_ROLE_ARN_BYTES: usize = 2048;
+/// Longest name of a flow or an execution.
+pub const MAX_NAME_CHARS: usize = 128;
+
 /// A parameter holding state data (`Input`, a reported `Output`): a JSON object of at most
 /// `MAX_INPUT_BYTES`, nested at most `engine::MAX_DATA_DEPTH` levels.
 pub fn json_object(param: &str, raw: &str) -> Result<Value, FnfError> {
@@ -33,12 +40,6 @@ pub fn json_object(param: &str, raw: &str) -> Result<Value, FnfError> {
         Err(e) => Err(FnfError::invalid(param, format!("is not valid JSON: {e}"))),
     }
 }
-/// Longest flow description, in bytes.
-pub const MAX_DESCRIPTION_BYTES: usize = 1024;
-/// Longest role ARN, in bytes.
-pub const MAX_ROLE_ARN_BYTES: usize = 2048;
-/// Longest name of a flow or an execution.
-pub const MAX_NAME_CHARS: usize = 128;
 
 /// A flow or execution name: 1 to 128 of letters, digits, `_` and `-`, starting with a letter
 /// or `_` (api.md, StartExecution rules).

@@ -94,7 +94,7 @@ pub async fn start(svc: &Service, req: StartRequest) -> Result<ExecutionRecord, 
         due_ms: Some(lease_until),
         callback_token: req.callback_token,
         // Its children are started with this key's permissions (`calls::start_child`).
-        started_by: svc.caller().key.clone(),
+        started_by: svc.starter.clone(),
         ..ExecutionRecord::default()
     };
     record.holds_slot = take_slot(svc, &record).await?;

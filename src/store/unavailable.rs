@@ -23,7 +23,8 @@ impl UnavailableStore {
         UnavailableStore { path, detail }
     }
 
-    fn why(&self) -> StoreError {
+    /// What every call answers.
+    pub fn reason(&self) -> StoreError {
         StoreError::CorruptFile {
             path: self.path.clone(),
             detail: self.detail.clone(),
@@ -35,15 +36,15 @@ impl UnavailableStore {
 #[allow(unused_variables)]
 impl AccountStore for UnavailableStore {
     async fn create_account(&self, a: &AccountRecord) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn get_account(&self, id: &str) -> Result<Option<AccountRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn replace_account(&self, a: &AccountRecord) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn list_accounts(
@@ -51,23 +52,23 @@ impl AccountStore for UnavailableStore {
         limit: usize,
         after: Option<&str>,
     ) -> Result<Page<AccountRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn create_key(&self, k: &AccessKeyRecord) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn get_key(&self, id: &str) -> Result<Option<AccessKeyRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn replace_key(&self, k: &AccessKeyRecord) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn delete_key(&self, id: &str) -> Result<bool, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn list_keys(
@@ -76,7 +77,7 @@ impl AccountStore for UnavailableStore {
         limit: usize,
         after: Option<&str>,
     ) -> Result<Page<AccessKeyRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn use_nonce(
@@ -86,7 +87,7 @@ impl AccountStore for UnavailableStore {
         now_ms: i64,
         expires_ms: i64,
     ) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn acquire_slot(
@@ -95,15 +96,15 @@ impl AccountStore for UnavailableStore {
         holder: &str,
         limit: u32,
     ) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn release_slot(&self, account: &str, holder: &str) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn slots_held(&self, account: &str) -> Result<u32, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 }
 
@@ -111,7 +112,7 @@ impl AccountStore for UnavailableStore {
 #[allow(unused_variables)]
 impl Store for UnavailableStore {
     async fn create_flow(&self, flow: &FlowRecord) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn replace_flow(
@@ -119,15 +120,15 @@ impl Store for UnavailableStore {
         flow: &FlowRecord,
         expected_revision: u64,
     ) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn get_flow(&self, name: &str) -> Result<Option<FlowRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn delete_flow(&self, name: &str) -> Result<bool, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn list_flows(
@@ -135,11 +136,11 @@ impl Store for UnavailableStore {
         limit: usize,
         after: Option<&str>,
     ) -> Result<Page<FlowRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn update_execution(
@@ -147,7 +148,7 @@ impl Store for UnavailableStore {
         exec: &ExecutionRecord,
         expected_version: u64,
     ) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn get_execution(
@@ -155,7 +156,7 @@ impl Store for UnavailableStore {
         flow: &str,
         name: &str,
     ) -> Result<Option<ExecutionRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn list_executions(
@@ -165,11 +166,11 @@ impl Store for UnavailableStore {
         limit: usize,
         after: Option<&str>,
     ) -> Result<Page<ExecutionRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn list_due(&self, now_ms: i64, limit: usize) -> Result<Vec<DueExecution>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn put_history(
@@ -178,7 +179,7 @@ impl Store for UnavailableStore {
         name: &str,
         events: &[HistoryRecord],
     ) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn list_history(
@@ -188,7 +189,7 @@ impl Store for UnavailableStore {
         limit: usize,
         after: Option<u64>,
     ) -> Result<Page<HistoryRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn publish_version(
@@ -197,7 +198,7 @@ impl Store for UnavailableStore {
         description: &str,
         created_ms: i64,
     ) -> Result<Option<VersionRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn get_version(
@@ -205,7 +206,7 @@ impl Store for UnavailableStore {
         flow: &str,
         version: u64,
     ) -> Result<Option<VersionRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn list_versions(
@@ -214,15 +215,15 @@ impl Store for UnavailableStore {
         limit: usize,
         after: Option<u64>,
     ) -> Result<Page<VersionRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn delete_version(&self, flow: &str, version: u64) -> Result<bool, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn create_alias(&self, alias: &AliasRecord) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn replace_alias(
@@ -230,15 +231,15 @@ impl Store for UnavailableStore {
         alias: &AliasRecord,
         expected_revision: u64,
     ) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn get_alias(&self, flow: &str, name: &str) -> Result<Option<AliasRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn delete_alias(&self, flow: &str, name: &str) -> Result<bool, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn list_aliases(
@@ -247,15 +248,15 @@ impl Store for UnavailableStore {
         limit: usize,
         after: Option<&str>,
     ) -> Result<Page<AliasRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn put_token(&self, token: &TokenRecord) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn get_token(&self, token: &str) -> Result<Option<TokenRecord>, StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 
     async fn complete_token(
@@ -265,6 +266,6 @@ impl Store for UnavailableStore {
         result: &str,
         completed_ms: i64,
     ) -> Result<(), StoreError> {
-        Err(self.why())
+        Err(self.reason())
     }
 }
