@@ -31,6 +31,10 @@ USAGE:
   fnf-lambda validate FILE [--type FDL|DEFAULT]
                                   say what is wrong with a definition
   fnf-lambda create-table NAME    create the DynamoDB table (for a local DynamoDB such as moto)
+  fnf-lambda backup --to FILE [--data-dir DIR] [--force]
+                                  copy the embedded store to FILE, checksums verified (stop serve first)
+  fnf-lambda restore --from FILE [--data-dir DIR] [--force]
+                                  put a verified backup in place (--force replaces a store that is there)
   fnf-lambda help                 this text
 
 ENVIRONMENT:
@@ -52,8 +56,11 @@ ENVIRONMENT:
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
     // Local tools need no async runtime.
-    if let Some(cmd @ ("run" | "validate")) = args.first().map(String::as_str) {
-        return local_tool(cmd, &args[1..]);
+    match args.first().map(String::as_str) {
+        Some(cmd @ ("run" | "validate")) => return local_tool(cmd, &args[1..]),
+        Some("backup") => return print_report(entry::backup::backup(&args[1..])),
+        Some("restore") => return print_report(entry::backup::restore(&args[1..])),
+        _ => {}
     }
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .enable_all()
@@ -107,10 +114,13 @@ fn local_tool(cmd: &str, args: &[String]) -> ExitCode {
         eprintln!("fnf-lambda {cmd}: which definition file?\n\n{USAGE}");
         return ExitCode::from(2);
     };
-    let report = match cmd {
+    print_report(match cmd {
         "run" => cli::run(&file, input.as_deref(), kind.as_deref(), history),
         _ => cli::validate(&file, kind.as_deref()),
-    };
+    })
+}
+
+fn print_report(report: cli::Report) -> ExitCode {
     print!("{}", report.stdout);
     eprint!("{}", report.stderr);
     ExitCode::from(report.code)
@@ -198,10 +208,12 @@ async fn serve(args: &[String]) -> Result<(), String> {
             entry::bootstrap_admin_key(&store, SystemClock.now_ms()).await?;
             store
         }
-        // A corrupted file: serve on, every call answering InternalServerError (the log says
-        // why), rather than end and be restarted into the same refusal by a supervisor.
-        Err(StoreError::CorruptFile { path, detail }) => {
-            let store = UnavailableStore::corrupt_file(path, detail);
+        // A corrupted or lost file: serve on, every call answering InternalServerError (the
+        // log says why), rather than end and be restarted into the same refusal by a
+        // supervisor. Another process using the directory (InUse) ends this one: it is not
+        // this process's store to answer for.
+        Err(e @ (StoreError::CorruptFile { .. } | StoreError::LostFile { .. })) => {
+            let store = UnavailableStore::refusing(e);
             tracing::error!(
                 "{}; until then every request answers InternalServerError",
                 store.reason()

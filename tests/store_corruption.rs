@@ -263,7 +263,7 @@ async fn serve_on_a_corrupted_store_names_it_and_answers_internal_errors() {
         .unwrap_or_default();
     assert!(
         said.contains(&format!("the store file {file} is corrupted"))
-            && said.contains("move it aside"),
+            && said.contains(&format!("move the directory {} aside", dir.display())),
         "{said}"
     );
     for _ in 0..2 {

@@ -2,6 +2,7 @@
 //! hand every request to the same API adapter.
 
 mod access;
+pub mod backup;
 pub mod cli;
 mod integrations;
 pub mod lambda;

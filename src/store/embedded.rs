@@ -3,7 +3,9 @@
 //! as DynamoDB. Data survives restarts (`FNF_DATA_DIR`).
 
 mod accounts;
+pub mod backup;
 mod integrity;
+pub mod manifest;
 mod slots;
 mod tokens;
 mod versions;
@@ -40,10 +42,33 @@ pub const DB_FILE: &str = "fnf.redb";
 #[derive(Clone)]
 pub struct EmbeddedStore {
     db: Arc<Database>,
+    /// Held while the store is open; dropped after `db` (fields drop in order).
+    _lock: Arc<manifest::DirLock>,
+}
+
+/// What to do about a store file that is not what was written, for the errors that say so.
+pub fn remedy(path: &str) -> String {
+    let dir = Path::new(path).parent().unwrap_or(Path::new("."));
+    let dir = dir.display();
+    format!(
+        "Restore it from a backup (fnf-lambda restore --from BACKUP --data-dir {dir} --force), \
+         or move the directory {dir} aside to start with an empty store"
+    )
 }
 
 fn backend(err: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(err.to_string())
+}
+
+/// Begins a write transaction that commits in two phases: its pages are synced before the
+/// commit slot naming them is written. With one phase, an open that finds the newest commit's
+/// pages damaged falls back to the commit before it, silently dropping the newest write (seen:
+/// a digit changed after an unclean stop brought a Succeeded execution back as Running); with
+/// two, such a file is refused as corrupted. Costs one more sync per write transaction.
+fn begin_write(db: &Database) -> Result<redb::WriteTransaction, StoreError> {
+    let mut txn = db.begin_write().map_err(backend)?;
+    txn.set_two_phase_commit(true);
+    Ok(txn)
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {
@@ -93,12 +118,15 @@ fn event_key(flow: &str, name: &str, id: u64) -> String {
 }
 
 impl EmbeddedStore {
-    /// Opens (or creates) the store in `dir`. Fails if another process holds it open, or if its
-    /// file fails the integrity check ([`StoreError::CorruptFile`]).
+    /// Opens (or creates) the store in `dir`. Fails if another process holds it open
+    /// ([`StoreError::InUse`]), if its file fails the integrity check
+    /// ([`StoreError::CorruptFile`]), or if it is not the store the directory's manifest names
+    /// ([`StoreError::LostFile`]).
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| backend(format!("{}: {e}", dir.display())))?;
-        let db = integrity::open_checked(&dir.join(DB_FILE))?;
-        let txn = db.begin_write().map_err(backend)?;
+        let lock = manifest::DirLock::acquire(dir)?;
+        let db = integrity::open_store(&lock)?;
+        let txn = begin_write(&db)?;
         txn.open_table(FLOWS).map_err(backend)?;
         txn.open_table(EXECUTIONS).map_err(backend)?;
         txn.open_table(HISTORY).map_err(backend)?;
@@ -108,7 +136,10 @@ impl EmbeddedStore {
         accounts::create_tables(&txn)?;
         slots::create_table(&txn)?;
         txn.commit().map_err(backend)?;
-        Ok(EmbeddedStore { db: Arc::new(db) })
+        Ok(EmbeddedStore {
+            db: Arc::new(db),
+            _lock: Arc::new(lock),
+        })
     }
 
     /// Runs blocking database work off the async runtime's worker threads.
@@ -131,7 +162,7 @@ impl EmbeddedStore {
         allowed: impl FnOnce(Option<&[u8]>) -> Result<bool, StoreError> + Send + 'static,
     ) -> Result<(), StoreError> {
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             {
                 let mut t = txn.open_table(table).map_err(backend)?;
                 let current = t.get(key.as_str()).map_err(backend)?;
@@ -236,7 +267,7 @@ impl Store for EmbeddedStore {
     async fn delete_flow(&self, name: &str) -> Result<bool, StoreError> {
         let name = name.to_owned();
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             let removed = {
                 let mut t = txn.open_table(FLOWS).map_err(backend)?;
                 t.remove(name.as_str()).map_err(backend)?.is_some()
@@ -265,7 +296,7 @@ impl Store for EmbeddedStore {
     async fn claim_execution(&self, exec: &ExecutionRecord) -> Result<Claim, StoreError> {
         let exec = exec.clone();
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             let key = exec_key(&exec.flow, &exec.name);
             let existing = {
                 let t = txn.open_table(EXECUTIONS).map_err(backend)?;
@@ -292,7 +323,7 @@ impl Store for EmbeddedStore {
     ) -> Result<(), StoreError> {
         let exec = exec.clone();
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             let key = exec_key(&exec.flow, &exec.name);
             let current = {
                 let t = txn.open_table(EXECUTIONS).map_err(backend)?;
@@ -361,7 +392,7 @@ impl Store for EmbeddedStore {
             .map(|e| Ok((event_key(flow, name, e.id), encode(e)?)))
             .collect::<Result<Vec<_>, StoreError>>()?;
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             {
                 let mut t = txn.open_table(HISTORY).map_err(backend)?;
                 for (key, bytes) in &rows {

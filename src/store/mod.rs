@@ -20,7 +20,7 @@ pub use records::{
 use async_trait::async_trait;
 
 /// Why a store call did not do what was asked.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug, Clone, thiserror::Error)]
 pub enum StoreError {
     /// A conditional write found the item not in the expected state (exists, missing, or moved
     /// on to another version). Expected under concurrency; never an outage.
@@ -39,9 +39,30 @@ pub enum StoreError {
     /// it, since a damaged page can panic inside the store library (an abort in release).
     #[error(
         "the store file {path} is corrupted ({detail}): it was changed outside fnf-lambda or \
-         the disk failed. Restore it from a backup, or move it aside to start with an empty store"
+         the disk failed. {}",
+        embedded::remedy(path)
     )]
     CorruptFile { path: String, detail: String },
+    /// The embedded store's directory says a store lives there (its manifest), but the file is
+    /// empty, missing or another store's: opening it would start empty and lose every record.
+    #[error(
+        "the store file {path} {detail}: it was truncated, deleted or replaced outside \
+         fnf-lambda. {}",
+        embedded::remedy(path)
+    )]
+    LostFile { path: String, detail: String },
+    /// The embedded store's manifest cannot be read, so the file cannot be checked against it.
+    #[error(
+        "the store manifest {path} is damaged ({detail}): if the store file beside it is intact, \
+         delete the manifest and the next start writes it again from the file; otherwise \
+         restore the store from a backup"
+    )]
+    BadManifest { path: String, detail: String },
+    /// Another process has the embedded store's directory open (redb's lock is exclusive).
+    #[error(
+        "another fnf-lambda process{holder} already uses {dir}: stop it first, or use another data directory"
+    )]
+    InUse { dir: String, holder: String },
 }
 
 /// One page of a listing, in ascending name order.

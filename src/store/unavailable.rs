@@ -1,7 +1,8 @@
 //! A store that cannot be used: its file failed the integrity check when it opened
-//! (`StoreError::CorruptFile`). `serve` runs on it rather than ending: every call answers the
-//! reason, which the API answers as `InternalServerError` naming the file and what to do, so a
-//! supervisor does not restart the process into the same refusal over and over.
+//! (`StoreError::CorruptFile`), or is not the store its directory's manifest names
+//! (`StoreError::LostFile`). `serve` runs on it rather than ending: every call answers the
+//! reason, which the API answers as `InternalServerError` (the log names the file and what to
+//! do), so a supervisor does not restart the process into the same refusal over and over.
 
 use async_trait::async_trait;
 
@@ -11,24 +12,20 @@ use super::{
     TokenRecord, VersionRecord,
 };
 
-/// Answers that its file is corrupted to every call.
+/// Answers why its file was refused to every call.
 pub struct UnavailableStore {
-    path: String,
-    detail: String,
+    reason: StoreError,
 }
 
 impl UnavailableStore {
-    /// A store for the file refused at `path`, for the reason `detail`.
-    pub fn corrupt_file(path: String, detail: String) -> UnavailableStore {
-        UnavailableStore { path, detail }
+    /// A store whose file was refused for `reason`.
+    pub fn refusing(reason: StoreError) -> UnavailableStore {
+        UnavailableStore { reason }
     }
 
     /// What every call answers.
     pub fn reason(&self) -> StoreError {
-        StoreError::CorruptFile {
-            path: self.path.clone(),
-            detail: self.detail.clone(),
-        }
+        self.reason.clone()
     }
 }
 

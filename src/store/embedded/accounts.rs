@@ -5,7 +5,7 @@
 use async_trait::async_trait;
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
-use super::{EmbeddedStore, backend, decode, encode, successor};
+use super::{EmbeddedStore, backend, begin_write, decode, encode, successor};
 use crate::store::{AccessKeyRecord, AccountRecord, AccountStore, Page, StoreError};
 
 /// id -> AccountRecord (JSON).
@@ -117,7 +117,7 @@ impl AccountStore for EmbeddedStore {
         let bytes = encode(k)?;
         let (id, account) = (k.id.clone(), k.account.clone());
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             {
                 let mut keys = txn.open_table(ACCESS_KEYS).map_err(backend)?;
                 if keys.get(id.as_str()).map_err(backend)?.is_some() {
@@ -144,7 +144,7 @@ impl AccountStore for EmbeddedStore {
     async fn replace_key(&self, k: &AccessKeyRecord) -> Result<(), StoreError> {
         let k = k.clone();
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             {
                 let mut keys = txn.open_table(ACCESS_KEYS).map_err(backend)?;
                 let current: Option<AccessKeyRecord> = {
@@ -168,7 +168,7 @@ impl AccountStore for EmbeddedStore {
     async fn delete_key(&self, id: &str) -> Result<bool, StoreError> {
         let id = id.to_owned();
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             {
                 let mut keys = txn.open_table(ACCESS_KEYS).map_err(backend)?;
                 let removed: Option<AccessKeyRecord> = {
@@ -247,7 +247,7 @@ impl AccountStore for EmbeddedStore {
     ) -> Result<(), StoreError> {
         let key = nonce_key(key_id, nonce);
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             {
                 let mut nonces = txn.open_table(NONCES).map_err(backend)?;
                 let previous = nonces

@@ -7,7 +7,7 @@ use std::collections::BTreeSet;
 
 use redb::{ReadableDatabase, ReadableTable, TableDefinition, WriteTransaction};
 
-use super::{EmbeddedStore, backend, decode, encode};
+use super::{EmbeddedStore, backend, begin_write, decode, encode};
 use crate::store::StoreError;
 
 /// account -> the holders with a slot (JSON list).
@@ -44,7 +44,7 @@ impl EmbeddedStore {
     ) -> Result<(), StoreError> {
         let (account, holder) = (account.to_owned(), holder.to_owned());
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             {
                 let mut t = txn.open_table(SLOTS).map_err(backend)?;
                 let mut holders = holders_of(&t, &account)?;
@@ -72,7 +72,7 @@ impl EmbeddedStore {
     ) -> Result<(), StoreError> {
         let (account, holder) = (account.to_owned(), holder.to_owned());
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             {
                 let mut t = txn.open_table(SLOTS).map_err(backend)?;
                 let mut holders = holders_of(&t, &account)?;

@@ -4,7 +4,7 @@
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::{EmbeddedStore, backend, decode, encode};
+use super::{EmbeddedStore, backend, begin_write, decode, encode};
 use crate::store::{StoreError, TokenRecord};
 
 /// token -> TokenRecord (JSON).
@@ -48,7 +48,7 @@ impl EmbeddedStore {
     ) -> Result<(), StoreError> {
         let (token, flow, result) = (token.to_owned(), flow.to_owned(), result.to_owned());
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             {
                 let mut t = txn.open_table(TOKENS).map_err(backend)?;
                 let current: Option<TokenRecord> = {

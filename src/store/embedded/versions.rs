@@ -3,7 +3,7 @@
 
 use redb::{ReadableTable, TableDefinition, WriteTransaction};
 
-use super::{EmbeddedStore, FLOWS, backend, decode, encode, successor};
+use super::{EmbeddedStore, FLOWS, backend, begin_write, decode, encode, successor};
 use crate::store::{AliasRecord, FlowRecord, Page, StoreError, VersionRecord};
 
 /// "flow/<version, 20 digits>" -> VersionRecord (JSON).
@@ -69,7 +69,7 @@ impl EmbeddedStore {
         created_ms: i64,
     ) -> Result<Option<VersionRecord>, StoreError> {
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             let found: Option<FlowRecord> = {
                 let t = txn.open_table(FLOWS).map_err(backend)?;
                 let g = t.get(flow.as_str()).map_err(backend)?;
@@ -139,7 +139,7 @@ impl EmbeddedStore {
         version: u64,
     ) -> Result<bool, StoreError> {
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             {
                 let aliases = txn.open_table(ALIASES).map_err(backend)?;
                 let (start, end) = (format!("{flow}/"), flow_range_end(&flow));
@@ -173,7 +173,7 @@ impl EmbeddedStore {
         allowed: impl FnOnce(Option<AliasRecord>) -> bool + Send + 'static,
     ) -> Result<(), StoreError> {
         self.blocking(move |db| {
-            let txn = db.begin_write().map_err(backend)?;
+            let txn = begin_write(db)?;
             let key = alias_key(&alias.flow, &alias.name);
             {
                 let mut t = txn.open_table(ALIASES).map_err(backend)?;
