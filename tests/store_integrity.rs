@@ -448,3 +448,25 @@ async fn restore_refuses_a_damaged_backup_and_changes_nothing() {
         assert_eq!(snapshot(&dir).await.unwrap(), whole, "{what}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_damaged_manifest_is_refused_by_name_and_can_be_rebuilt() {
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("data");
+    fill(&dir).await;
+    let whole = snapshot(&dir).await.unwrap();
+    let manifest = dir.join("fnf-store.json");
+    std::fs::write(&manifest, "{\"format\": 1, \"store_id\": ").unwrap();
+    let err = snapshot(&dir)
+        .await
+        .expect_err("a damaged manifest is refused");
+    let said = format!("the store manifest {} is damaged", text(&manifest));
+    assert!(
+        err.contains(&said) && err.contains("delete the manifest"),
+        "{err}"
+    );
+    // As the message says: deleted, it is written again from the file.
+    std::fs::remove_file(&manifest).unwrap();
+    assert_eq!(snapshot(&dir).await.unwrap(), whole);
+    assert!(manifest.exists());
+}

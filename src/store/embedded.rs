@@ -10,6 +10,9 @@ mod slots;
 mod tokens;
 mod versions;
 
+use integrity::begin_write;
+pub use integrity::remedy;
+
 use std::path::Path;
 use std::sync::Arc;
 
@@ -46,29 +49,8 @@ pub struct EmbeddedStore {
     _lock: Arc<manifest::DirLock>,
 }
 
-/// What to do about a store file that is not what was written, for the errors that say so.
-pub fn remedy(path: &str) -> String {
-    let dir = Path::new(path).parent().unwrap_or(Path::new("."));
-    let dir = dir.display();
-    format!(
-        "Restore it from a backup (fnf-lambda restore --from BACKUP --data-dir {dir} --force), \
-         or move the directory {dir} aside to start with an empty store"
-    )
-}
-
 fn backend(err: impl std::fmt::Display) -> StoreError {
     StoreError::Backend(err.to_string())
-}
-
-/// Begins a write transaction that commits in two phases: its pages are synced before the
-/// commit slot naming them is written. With one phase, an open that finds the newest commit's
-/// pages damaged falls back to the commit before it, silently dropping the newest write (seen:
-/// a digit changed after an unclean stop brought a Succeeded execution back as Running); with
-/// two, such a file is refused as corrupted. Costs one more sync per write transaction.
-fn begin_write(db: &Database) -> Result<redb::WriteTransaction, StoreError> {
-    let mut txn = db.begin_write().map_err(backend)?;
-    txn.set_two_phase_commit(true);
-    Ok(txn)
 }
 
 fn encode<T: Serialize>(value: &T) -> Result<Vec<u8>, StoreError> {

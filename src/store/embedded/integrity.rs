@@ -7,8 +7,8 @@ use std::path::Path;
 
 use redb::{Database, DatabaseError, ReadableDatabase, StorageError, TableDefinition, TableError};
 
+use super::backend;
 use super::manifest::{self, DirLock, MANIFEST_FILE, Manifest};
-use super::{backend, begin_write};
 use crate::store::StoreError;
 
 /// "store_id" and "created_ms": which store this file is, as its manifest says too.
@@ -146,4 +146,25 @@ fn open_error(path: &Path, err: DatabaseError) -> StoreError {
         path: path_text,
         detail,
     }
+}
+
+/// Begins a write transaction that commits in two phases: its pages are synced before the
+/// commit slot naming them is written. With one phase, an open that finds the newest commit's
+/// pages damaged falls back to the commit before it, silently dropping the newest write (seen:
+/// a digit changed after an unclean stop brought a Succeeded execution back as Running); with
+/// two, such a file is refused as corrupted. Costs one more sync per write transaction.
+pub(super) fn begin_write(db: &Database) -> Result<redb::WriteTransaction, StoreError> {
+    let mut txn = db.begin_write().map_err(backend)?;
+    txn.set_two_phase_commit(true);
+    Ok(txn)
+}
+
+/// What to do about a store file that is not what was written, for the errors that say so.
+pub fn remedy(path: &str) -> String {
+    let dir = Path::new(path).parent().unwrap_or(Path::new("."));
+    let dir = dir.display();
+    format!(
+        "Restore it from a backup (fnf-lambda restore --from BACKUP --data-dir {dir} --force), \
+         or move the directory {dir} aside to start with an empty store"
+    )
 }
