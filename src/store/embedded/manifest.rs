@@ -135,6 +135,9 @@ impl DirLock {
                     holder,
                 });
             }
+            // A file system without locks: redb's own lock on the store's file still refuses a
+            // second process, only without naming it.
+            Err(std::fs::TryLockError::Error(e)) if e.kind() == ErrorKind::Unsupported => {}
             Err(std::fs::TryLockError::Error(e)) => return Err(io_error(&path, e)),
         }
         file.set_len(0).map_err(|e| io_error(&path, e))?;
