@@ -10,9 +10,10 @@ use tokio::task::JoinSet;
 
 use super::Service;
 use super::settle::Saved;
-use crate::engine::{ExecutionContext, Outcome, TaskRequest, TaskResult};
+use crate::engine::{ExecutionContext, HistoryEvent, Outcome, TaskRequest, TaskResult};
 use crate::error::FnfError;
 use crate::flow::{self, FlowType};
+use crate::runner::limits::{ExecutionLimits, event_bytes};
 use crate::runner::{Driver, DriverState, Step};
 use crate::store::ExecutionRecord;
 
@@ -20,8 +21,10 @@ use crate::store::ExecutionRecord;
 const DEFINITION_ERROR: &str = "FnF.DefinitionInvalid";
 /// The error name of an execution whose stored checkpoint cannot be read.
 const CHECKPOINT_ERROR: &str = "FnF.CheckpointInvalid";
-/// History events kept in memory before they are written out.
+/// History events kept in memory before they are written out, by count and by bytes (events
+/// carrying long error causes weigh up to 2 KiB each).
 const HISTORY_FLUSH_EVENTS: usize = 5_000;
+const HISTORY_FLUSH_BYTES: u64 = 1024 * 1024;
 /// While calls are in flight and callbacks awaited, reported results are looked for this often.
 const REPORT_POLL_MS: i64 = 1_000;
 
@@ -87,7 +90,10 @@ impl Service {
     ) -> Result<ExecutionRecord, FnfError> {
         let deadline = self.clock.now_ms().saturating_add(budget_ms);
         let times_out_at = exec.started_ms.saturating_add(self.execution_timeout_ms);
+        let limits = self.execution_limits().await?;
         let mut events = Vec::new();
+        // `exec.history_bytes` when the buffered events started: what they weigh is the rest.
+        let mut flushed_bytes = exec.history_bytes;
         let mut calls = Calls::new();
         // Calls a crashed or parked invocation left unanswered are made again (same keys).
         for call in driver.unanswered_calls() {
@@ -102,7 +108,12 @@ impl Service {
                 return self.time_out(exec, events).await;
             }
             let step = driver.step(now);
-            events.append(&mut driver.take_events());
+            let finished = matches!(step, Step::Finished(_));
+            if let Some(failed) =
+                take_events(&mut driver, &mut exec, &mut events, &limits, finished)
+            {
+                return self.end(exec, failed, events).await;
+            }
             let new_calls = driver.take_calls();
             if !new_calls.is_empty() {
                 let saved = self
@@ -112,14 +123,17 @@ impl Service {
                     Saved::Held(exec) => exec,
                     Saved::Lost(stored) => return Ok(stored),
                 };
+                flushed_bytes = exec.history_bytes;
                 for call in new_calls {
                     self.register_token(&exec, &call).await?;
                     self.start_call(&mut calls, call);
                 }
             }
             // Long runs write their history as they go, so memory stays bounded.
-            if events.len() >= HISTORY_FLUSH_EVENTS {
+            let buffered = exec.history_bytes.saturating_sub(flushed_bytes);
+            if events.len() >= HISTORY_FLUSH_EVENTS || buffered >= HISTORY_FLUSH_BYTES {
                 self.put_history(&exec, std::mem::take(&mut events)).await?;
+                flushed_bytes = exec.history_bytes;
             }
             let until = match step {
                 Step::Finished(outcome) => return self.end(exec, outcome, events).await,
@@ -191,6 +205,30 @@ impl Service {
             (call.id, result)
         });
     }
+}
+
+/// Moves the events of the last step into `events`, counted against the execution's caps:
+/// past one (and not finished anyway), the failure that ends the execution.
+fn take_events(
+    driver: &mut Driver<'_>,
+    exec: &mut ExecutionRecord,
+    events: &mut Vec<HistoryEvent>,
+    limits: &ExecutionLimits,
+    finished: bool,
+) -> Option<Outcome> {
+    let mut new = driver.take_events();
+    if finished {
+        // Its end is written whole, whatever it weighs: the cap stops runaways, not endings.
+        exec.history_bytes = new
+            .iter()
+            .map(event_bytes)
+            .fold(exec.history_bytes, u64::saturating_add);
+        events.append(&mut new);
+        return None;
+    }
+    let failed = limits.record(&mut exec.history_bytes, &mut new);
+    events.append(&mut new);
+    failed.or_else(|| limits.exceeded(driver.checkpoint().transitions(), 0))
 }
 
 async fn sleep_until(now: i64, until: i64) {
