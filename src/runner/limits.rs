@@ -4,7 +4,7 @@
 //! the engine's checkpoint, history bytes in the execution's record (`history_bytes`). The
 //! service and `fnf-lambda run` apply the same caps.
 
-use crate::engine::{HistoryEvent, Outcome};
+use crate::engine::{EventKind, HistoryEvent, Outcome};
 
 /// The error of an execution that went past one of its caps; the cause names which, its value
 /// and the setting. One name for both caps: the caller's remedy is the same (fix the loop or
@@ -104,45 +104,55 @@ impl ExecutionLimits {
         }
     }
 
-    /// Counts `new` events into `history_bytes`. Past the history cap the events that do not
-    /// fit are dropped, so what is stored stays within it, and the failure is answered.
-    pub fn record(&self, history_bytes: &mut u64, new: &mut Vec<HistoryEvent>) -> Option<Outcome> {
-        let max = self.history_bytes.value.unwrap_or(u64::MAX);
+    /// Counts the events of one step into `history_bytes`; `transitions`: the states the
+    /// execution has entered, these events' included. The event that passes a cap (the
+    /// entering of one state too many, or the byte too many) and those after it are dropped,
+    /// so the stored history shows the execution up to its caps, whatever the step's size,
+    /// and the failure is answered.
+    pub fn record(
+        &self,
+        transitions: u64,
+        history_bytes: &mut u64,
+        new: &mut Vec<HistoryEvent>,
+    ) -> Option<Outcome> {
+        let entering = new.iter().filter(|e| e.kind == EventKind::StepEntered);
+        let mut entered = transitions.saturating_sub(entering.count() as u64);
+        let max_bytes = self.history_bytes.value.unwrap_or(u64::MAX);
         for (i, e) in new.iter().enumerate() {
+            if e.kind == EventKind::StepEntered {
+                entered += 1;
+                if let Some(max) = self.transitions.passed_by(entered) {
+                    let cap = format!("{max} transitions");
+                    let failed = self.fail(&cap, &self.transitions.setting, &e.step_name);
+                    new.truncate(i);
+                    return Some(failed);
+                }
+            }
             let after = history_bytes.saturating_add(event_bytes(e));
-            if after > max {
+            if after > max_bytes {
+                let cap = format!("{max_bytes} bytes of history");
+                let failed = self.fail(&cap, &self.history_bytes.setting, &e.step_name);
                 new.truncate(i);
-                return self.exceeded(0, after);
+                return Some(failed);
             }
             *history_bytes = after;
         }
         None
     }
 
-    /// The failure of an execution that entered `transitions` states and stored
-    /// `history_bytes`, if that is past a cap.
-    pub fn exceeded(&self, transitions: u64, history_bytes: u64) -> Option<Outcome> {
-        let (what, max, setting) = if let Some(max) = self.transitions.passed_by(transitions) {
-            (
-                format!("entered {transitions} states"),
-                format!("{max} transitions"),
-                &self.transitions.setting,
-            )
+    fn fail(&self, cap: &str, setting: &str, step: &str) -> Outcome {
+        let at = if step.is_empty() {
+            String::new()
         } else {
-            let max = self.history_bytes.passed_by(history_bytes)?;
-            (
-                format!("recorded {history_bytes} bytes of history"),
-                format!("{max} bytes of history"),
-                &self.history_bytes.setting,
-            )
+            format!(" at state {step:.128?}")
         };
-        Some(Outcome::Failed {
+        Outcome::Failed {
             error: EXECUTION_LIMIT_ERROR.to_owned(),
             cause: format!(
-                "the execution {what}, more than its limit of {max} ({setting}); a loop that \
-                 never ends? raise the setting if the flow needs more"
+                "the execution reached its limit of {cap} ({setting}){at}: a loop that never \
+                 ends? raise the setting if the flow needs more"
             ),
-        })
+        }
     }
 }
 
@@ -177,13 +187,12 @@ impl std::io::Write for ByteCounter {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::EventKind;
-    use serde_json::json;
+    use serde_json::{Value, json};
 
-    fn event(detail: serde_json::Value) -> HistoryEvent {
+    fn event(kind: EventKind, detail: Value) -> HistoryEvent {
         HistoryEvent {
             id: 7,
-            kind: EventKind::StepEntered,
+            kind,
             step_name: "check".into(),
             schedule_event_id: None,
             time_ms: 0,
@@ -191,65 +200,81 @@ mod tests {
         }
     }
 
+    /// `n` turns of a loop: each enters a state and leaves it.
+    fn turns(n: usize) -> Vec<HistoryEvent> {
+        let turn = [
+            event(EventKind::StepEntered, Value::Null),
+            event(EventKind::StepExited, Value::Null),
+        ];
+        turn.iter().cloned().cycle().take(2 * n).collect()
+    }
+
+    fn cause(failed: Option<Outcome>) -> String {
+        match failed {
+            Some(Outcome::Failed { error, cause }) => {
+                assert_eq!(error, EXECUTION_LIMIT_ERROR);
+                cause
+            }
+            other => panic!("not failed: {other:?}"),
+        }
+    }
+
     #[test]
     fn an_event_weighs_its_text_as_stored() {
         let detail = json!({"error": "E", "cause": "c"});
         let text = detail.to_string();
-        assert_eq!(
-            event_bytes(&event(detail)),
-            ("StepEntered".len() + "check".len() + text.len()) as u64 + EVENT_OVERHEAD_BYTES
-        );
-        assert_eq!(
-            event_bytes(&event(serde_json::Value::Null)),
-            ("StepEntered".len() + "check".len() + 2) as u64 + EVENT_OVERHEAD_BYTES
-        );
+        let fixed = ("StepEntered".len() + "check".len()) as u64 + EVENT_OVERHEAD_BYTES;
+        let e = event(EventKind::StepEntered, detail);
+        assert_eq!(event_bytes(&e), fixed + text.len() as u64);
+        let e = event(EventKind::StepEntered, Value::Null);
+        assert_eq!(event_bytes(&e), fixed + 2, "as \"{{}}\"");
     }
 
     #[test]
-    fn the_cause_names_the_cap_its_value_and_the_setting() {
-        let caps = ExecutionLimits::new(10, 1000);
-        assert_eq!(caps.exceeded(10, 1000), None, "at the cap is within it");
-        let Some(Outcome::Failed { error, cause }) = caps.exceeded(11, 0) else {
-            panic!("past the transition cap")
-        };
-        assert_eq!(error, EXECUTION_LIMIT_ERROR);
+    fn the_state_past_the_transition_cap_is_not_entered() {
+        let caps = ExecutionLimits::new(10, 0);
+        // 8 states entered before this step, 5 in it: the 11th is one too many.
+        let (mut bytes, mut events) = (0, turns(5));
+        let cause = cause(caps.record(13, &mut bytes, &mut events));
         assert!(cause.contains("10 transitions") && cause.contains(MAX_TRANSITIONS_ENV));
-        let Some(Outcome::Failed { cause, .. }) = caps.exceeded(1, 1001) else {
-            panic!("past the history cap")
-        };
-        assert!(cause.contains("1000 bytes") && cause.contains(MAX_HISTORY_BYTES_ENV));
+        assert!(cause.contains("\"check\""), "{cause}");
+        assert_eq!(events.len(), 4, "two turns kept, the third not entered");
+        let (mut bytes, mut events) = (0, turns(2));
+        assert_eq!(caps.record(10, &mut bytes, &mut events), None, "at the cap");
+        assert_eq!(bytes, events.iter().map(event_bytes).sum::<u64>());
     }
 
     #[test]
     fn events_past_the_history_cap_are_dropped() {
-        let one = event_bytes(&event(serde_json::Value::Null));
+        let one = event_bytes(&event(EventKind::StepEntered, Value::Null));
         let caps = ExecutionLimits::new(0, 3 * one);
-        let (mut used, mut events) = (one, vec![event(serde_json::Value::Null); 5]);
-        let failed = caps.record(&mut used, &mut events);
-        assert!(matches!(failed, Some(Outcome::Failed { .. })), "{failed:?}");
-        assert_eq!(
-            (events.len(), used),
-            (2, 3 * one),
-            "two more fit, the rest do not"
-        );
-        let (mut used, mut events) = (0, vec![event(serde_json::Value::Null); 3]);
-        assert_eq!(caps.record(&mut used, &mut events), None);
-        assert_eq!((events.len(), used), (3, 3 * one));
+        let (mut used, mut events) = (one, turns(3));
+        let cause = cause(caps.record(3, &mut used, &mut events));
+        assert!(cause.contains(&format!("{} bytes", 3 * one)), "{cause}");
+        assert!(cause.contains(MAX_HISTORY_BYTES_ENV), "{cause}");
+        let kept: u64 = events.iter().map(event_bytes).sum();
+        assert_eq!(events.len(), 2, "two more fit, the rest do not");
+        assert_eq!(used, one + kept);
     }
 
     #[test]
     fn an_account_replaces_the_deployment_caps_and_zero_lifts_them() {
         let caps = ExecutionLimits::new(10, 1000).for_account("acme", Some(5), Some(0));
-        let Some(Outcome::Failed { cause, .. }) = caps.exceeded(6, u64::MAX) else {
-            panic!("past the account's cap")
-        };
+        let mut events = turns(6);
+        let cause = cause(caps.record(6, &mut 0, &mut events));
         assert!(
             cause.contains("MaxExecutionTransitions of account acme"),
             "{cause}"
         );
-        assert_eq!(caps.exceeded(5, u64::MAX), None, "no history cap for acme");
+        let mut events = turns(5);
+        assert_eq!(caps.record(5, &mut 0, &mut events), None, "within acme's 5");
+        // No history cap for acme: far past the deployment's 1000 bytes.
+        assert_eq!(caps.record(5, &mut 1_000_000, &mut turns(0)), None);
+        let mut bytes = 0;
+        let lifted = ExecutionLimits::new(10, 1000).for_account("big", Some(0), Some(0));
+        assert_eq!(lifted.record(500, &mut bytes, &mut turns(500)), None);
+        assert!(bytes > 1000);
         let kept = ExecutionLimits::new(10, 0).for_account("acme", None, None);
         assert_eq!(kept, ExecutionLimits::new(10, 0));
-        assert_eq!(kept.exceeded(10, u64::MAX), None);
     }
 }

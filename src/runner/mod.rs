@@ -68,17 +68,14 @@ pub fn run_definition(
     let outcome = loop {
         let step = driver.step(now);
         let mut new = driver.take_events();
-        // As in the service: an execution that finished in this step ends as it did.
-        if !matches!(step, Step::Finished(_)) {
-            let limits = &options.limits;
-            let past = limits.record(&mut history_bytes, &mut new);
-            let past = past.or_else(|| limits.exceeded(driver.checkpoint().transitions(), 0));
-            if let Some(failed) = past {
-                events.append(&mut new);
-                break failed;
-            }
-        }
+        let transitions = driver.checkpoint().transitions();
+        let past = options
+            .limits
+            .record(transitions, &mut history_bytes, &mut new);
         events.append(&mut new);
+        if let Some(failed) = past {
+            break failed;
+        }
         match step {
             Step::Finished(outcome) => break outcome,
             Step::Continue => {}

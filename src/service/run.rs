@@ -13,7 +13,7 @@ use super::settle::Saved;
 use crate::engine::{ExecutionContext, HistoryEvent, Outcome, TaskRequest, TaskResult};
 use crate::error::FnfError;
 use crate::flow::{self, FlowType};
-use crate::runner::limits::{ExecutionLimits, event_bytes};
+use crate::runner::limits::ExecutionLimits;
 use crate::runner::{Driver, DriverState, Step};
 use crate::store::ExecutionRecord;
 
@@ -108,10 +108,7 @@ impl Service {
                 return self.time_out(exec, events).await;
             }
             let step = driver.step(now);
-            let finished = matches!(step, Step::Finished(_));
-            if let Some(failed) =
-                take_events(&mut driver, &mut exec, &mut events, &limits, finished)
-            {
+            if let Some(failed) = take_events(&mut driver, &mut exec, &mut events, &limits) {
                 return self.end(exec, failed, events).await;
             }
             let new_calls = driver.take_calls();
@@ -134,6 +131,11 @@ impl Service {
             if events.len() >= HISTORY_FLUSH_EVENTS || buffered >= HISTORY_FLUSH_BYTES {
                 self.put_history(&exec, std::mem::take(&mut events)).await?;
                 flushed_bytes = exec.history_bytes;
+                // A loop that makes no calls writes no checkpoint, so without this it would
+                // notice a StopExecution only when its budget ends.
+                if let Some(stored) = self.moved_on(&exec).await? {
+                    return Ok(stored);
+                }
             }
             let until = match step {
                 Step::Finished(outcome) => return self.end(exec, outcome, events).await,
@@ -197,6 +199,14 @@ impl Service {
         }
     }
 
+    /// The execution as stored, when someone else moved it on (stopped it, or took over). The
+    /// item alone is read, never a checkpoint kept beside it.
+    async fn moved_on(&self, exec: &ExecutionRecord) -> Result<Option<ExecutionRecord>, FnfError> {
+        let stored = self.store.view_execution(&exec.flow, &exec.name).await?;
+        let stored = stored.ok_or(FnfError::Internal)?;
+        Ok((stored.version != exec.version).then_some(stored))
+    }
+
     /// Makes one call concurrently with the rest of the execution.
     fn start_call(&self, calls: &mut Calls, call: TaskRequest) {
         let svc = self.clone();
@@ -208,27 +218,18 @@ impl Service {
 }
 
 /// Moves the events of the last step into `events`, counted against the execution's caps:
-/// past one (and not finished anyway), the failure that ends the execution.
+/// past one, the failure that ends the execution (its events cut where it passed the cap).
 fn take_events(
     driver: &mut Driver<'_>,
     exec: &mut ExecutionRecord,
     events: &mut Vec<HistoryEvent>,
     limits: &ExecutionLimits,
-    finished: bool,
 ) -> Option<Outcome> {
     let mut new = driver.take_events();
-    if finished {
-        // Its end is written whole, whatever it weighs: the cap stops runaways, not endings.
-        exec.history_bytes = new
-            .iter()
-            .map(event_bytes)
-            .fold(exec.history_bytes, u64::saturating_add);
-        events.append(&mut new);
-        return None;
-    }
-    let failed = limits.record(&mut exec.history_bytes, &mut new);
+    let transitions = driver.checkpoint().transitions();
+    let failed = limits.record(transitions, &mut exec.history_bytes, &mut new);
     events.append(&mut new);
-    failed.or_else(|| limits.exceeded(driver.checkpoint().transitions(), 0))
+    failed
 }
 
 async fn sleep_until(now: i64, until: i64) {
