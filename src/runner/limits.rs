@@ -14,13 +14,14 @@ pub const EXECUTION_LIMIT_ERROR: &str = "FnF.ExecutionLimitExceeded";
 /// States an execution may enter, over its life. Long flows are a feature, so the default
 /// leaves them room: a Map of 10,000 items with a few states each, or a once-a-minute poll for
 /// a week (Task, Choice, Wait: about 30,000), fit three times over. Step Functions stops at
-/// 25,000 history events (about 12,000 transitions), CloudFlow documents 5,000. A runaway
-/// loop stops here after about 300,000 history events, a few tens of MB.
+/// 25,000 history events (about 12,000 transitions), CloudFlow documents 5,000. A Choice/Pass
+/// runaway stops here after 200,000 history events: 13 MB as counted, 31 MB of redb file,
+/// 200,000 DynamoDB item writes.
 pub const DEFAULT_MAX_EXECUTION_TRANSITIONS: u64 = 100_000;
 /// History an execution may store over its life, in bytes as [`event_bytes`] counts them
-/// (what the store keeps of each event). 100,000 transitions of small events take about
-/// 20-40 MB, so the default lets the transition cap decide for them, and stops a loop whose
-/// events carry large error causes (up to 2 KiB each) before it stores more.
+/// (what the store keeps of each event: about 66 bytes for a StepEntered). 100,000
+/// transitions of small events count 13-30 MB, so the transition cap decides for them; this
+/// one stops a loop whose events carry large error causes (up to 2 KiB each) first.
 pub const DEFAULT_MAX_HISTORY_BYTES: u64 = 64 * 1024 * 1024;
 /// The deployment's settings (0: no cap).
 pub const MAX_TRANSITIONS_ENV: &str = "FNF_MAX_EXECUTION_TRANSITIONS";
