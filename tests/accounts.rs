@@ -187,6 +187,8 @@ async fn running_executions_are_limited_per_account(backend: Backend) {
             created_ms: T0,
             requests_per_second: None,
             max_running_executions: Some(2),
+            max_execution_transitions: None,
+            max_history_bytes: None,
         })
         .await
         .unwrap();

@@ -106,13 +106,16 @@ pub fn run(file: &Path, input: Option<&str>, forced_type: Option<&str>, history:
             );
         }
     };
-    let result =
-        match runner::run_definition(&loaded.text, loaded.kind, input, &RunOptions::default()) {
-            Ok(r) => r,
-            Err(e) => {
-                return Report::new(INVALID, String::new(), format!("{}: {e}\n", file.display()));
-            }
-        };
+    let options = RunOptions {
+        limits: super::execution_limits_from_env(),
+        ..RunOptions::default()
+    };
+    let result = match runner::run_definition(&loaded.text, loaded.kind, input, &options) {
+        Ok(r) => r,
+        Err(e) => {
+            return Report::new(INVALID, String::new(), format!("{}: {e}\n", file.display()));
+        }
+    };
     let mut stderr = String::new();
     if history {
         for e in &result.events {

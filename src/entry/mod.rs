@@ -20,9 +20,10 @@ use std::sync::Arc;
 
 use crate::clock::SystemClock;
 use crate::dispatch::local::LocalDispatcher;
+use crate::runner::limits::{self, ExecutionLimits};
 use crate::service::{Budgets, Integrations, Service};
 use crate::store::dynamo::DynamoStore;
-use crate::store::embedded::EmbeddedStore;
+use crate::store::embedded::{self, EmbeddedStore};
 use crate::store::{Store, StoreError};
 
 /// Which store a process uses.
@@ -54,7 +55,14 @@ impl StoreChoice {
     pub async fn open(&self) -> Result<Arc<dyn Store>, StoreError> {
         Ok(match self {
             StoreChoice::Dynamo { table } => Arc::new(DynamoStore::from_env(table.clone()).await),
-            StoreChoice::Embedded { dir } => Arc::new(EmbeddedStore::open(dir)?),
+            StoreChoice::Embedded { dir } => {
+                let cache = env_count(
+                    embedded::CACHE_BYTES_ENV,
+                    embedded::DEFAULT_CACHE_BYTES as u64,
+                );
+                let cache = usize::try_from(cache).unwrap_or(usize::MAX);
+                Arc::new(EmbeddedStore::open_with_cache(dir, cache)?)
+            }
         })
     }
 }
@@ -83,10 +91,36 @@ pub fn service(store: Arc<dyn Store>) -> Service {
     if let Some(n) = env_ms("FNF_MAX_ABANDONED_INVOCATIONS") {
         service = service.with_max_abandoned(u32::try_from(n).unwrap_or(u32::MAX));
     }
+    service = service.with_execution_limits(execution_limits_from_env());
     match env_ms("FNF_EXECUTION_TIMEOUT_SECONDS") {
         Some(seconds) => service.with_execution_timeout(seconds.saturating_mul(1000)),
         None => service,
     }
+}
+
+/// The per-execution caps: `FNF_MAX_EXECUTION_TRANSITIONS`, `FNF_MAX_HISTORY_BYTES` (0: no
+/// cap; a value that is not a number is logged and the default kept).
+pub fn execution_limits_from_env() -> ExecutionLimits {
+    ExecutionLimits::new(
+        env_count(
+            limits::MAX_TRANSITIONS_ENV,
+            limits::DEFAULT_MAX_EXECUTION_TRANSITIONS,
+        ),
+        env_count(
+            limits::MAX_HISTORY_BYTES_ENV,
+            limits::DEFAULT_MAX_HISTORY_BYTES,
+        ),
+    )
+}
+
+fn env_count(name: &str, default: u64) -> u64 {
+    let Ok(raw) = std::env::var(name) else {
+        return default;
+    };
+    raw.trim().parse().unwrap_or_else(|_| {
+        tracing::warn!(value = %raw, default, "{name} is not a whole number; the default applies");
+        default
+    })
 }
 
 /// `FNF_REGEX_MAX_STEPS`: the step budget of `regexMatchString` per state (serve, Lambda and

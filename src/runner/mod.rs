@@ -4,6 +4,7 @@
 //! time instead.
 
 mod driver;
+pub mod limits;
 
 pub use driver::{Driver, DriverState, Step};
 
@@ -11,9 +12,7 @@ use serde_json::{Map, Value};
 
 use crate::engine::{self, EventKind, ExecutionContext, HistoryEvent, Outcome};
 use crate::flow::{self, DefinitionError, FlowType};
-
-/// Transitions after which a local run gives up (a flow that loops forever).
-pub const MAX_LOCAL_TRANSITIONS: u64 = 10_000_000;
+use limits::ExecutionLimits;
 
 #[derive(Debug, Clone)]
 pub struct RunOptions {
@@ -21,6 +20,8 @@ pub struct RunOptions {
     pub execution_name: String,
     /// Virtual start time, epoch milliseconds.
     pub start_ms: i64,
+    /// The caps of a deployed execution, so a flow that loops forever stops here the same way.
+    pub limits: ExecutionLimits,
 }
 
 impl Default for RunOptions {
@@ -29,6 +30,7 @@ impl Default for RunOptions {
             flow_name: "test-flow".into(),
             execution_name: "exec-1".into(),
             start_ms: 1_700_000_000_000,
+            limits: ExecutionLimits::default(),
         }
     }
 }
@@ -62,14 +64,17 @@ pub fn run_definition(
     let mut driver = Driver::new(&model, ctx, input);
     let mut now = options.start_ms;
     let mut events = Vec::new();
+    let mut history_bytes = 0;
     let outcome = loop {
         let step = driver.step(now);
-        events.append(&mut driver.take_events());
-        if driver.checkpoint().transitions() > MAX_LOCAL_TRANSITIONS {
-            break Outcome::Failed {
-                error: engine::RUNTIME_ERROR.into(),
-                cause: format!("the local run stopped after {MAX_LOCAL_TRANSITIONS} transitions"),
-            };
+        let mut new = driver.take_events();
+        let transitions = driver.checkpoint().transitions();
+        let past = options
+            .limits
+            .record(transitions, &mut history_bytes, &mut new);
+        events.append(&mut new);
+        if let Some(failed) = past {
+            break failed;
         }
         match step {
             Step::Finished(outcome) => break outcome,

@@ -10,6 +10,7 @@ use super::params::{self, MAX_DESCRIPTION_BYTES};
 use super::views::{self, Fields};
 use crate::api::Params;
 use crate::error::FnfError;
+use crate::runner::limits::{self, ExecutionLimits};
 use crate::store::scoped::DEFAULT_ACCOUNT;
 use crate::store::{AccountRecord, StoreError};
 
@@ -20,6 +21,10 @@ const MAX_CACHED_ACCOUNTS: usize = 10_001;
 const DEFAULT_LIMIT: usize = 60;
 const MAX_LIMIT: usize = 100;
 const MAX_ACCOUNT_CHARS: usize = 64;
+/// Largest per-execution caps an account may be given: far past any flow, yet still a number
+/// that DynamoDB and JSON carry exactly.
+const MAX_TRANSITIONS_CAP: u64 = 1_000_000_000_000;
+const MAX_HISTORY_BYTES_CAP: u64 = 1 << 50;
 
 /// Account records (or their absence) as the gate (request rate) and StartExecution
 /// (running-execution slots) read them: once per `ACCOUNT_CACHE_MS` per process, shared by
@@ -50,6 +55,18 @@ impl Service {
         self.accounts.put(account, &record, now);
         Ok(record)
     }
+
+    /// The caps of this service's account: the deployment's, with the account's overrides
+    /// (read through the account cache, so changes apply within its 30 s).
+    pub(super) async fn execution_limits(&self) -> Result<ExecutionLimits, FnfError> {
+        Ok(match self.account_limits(&self.account).await? {
+            None => self.limits.clone(),
+            Some(a) => {
+                self.limits
+                    .for_account(&a.id, a.max_execution_transitions, a.max_history_bytes)
+            }
+        })
+    }
 }
 
 pub async fn create(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
@@ -65,6 +82,8 @@ pub async fn create(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         created_ms: svc.clock.now_ms(),
         requests_per_second: None,
         max_running_executions: None,
+        max_execution_transitions: None,
+        max_history_bytes: None,
     };
     apply(&mut account, p)?;
     match svc.store_root().create_account(&account).await {
@@ -136,6 +155,8 @@ async fn existing(svc: &Service, id: &str) -> Result<AccountRecord, FnfError> {
             created_ms: 0,
             requests_per_second: None,
             max_running_executions: None,
+            max_execution_transitions: None,
+            max_history_bytes: None,
         });
     }
     svc.store_root()
@@ -185,7 +206,27 @@ fn apply(account: &mut AccountRecord, p: &Params) -> Result<(), FnfError> {
     if let Some(n) = limit_param(p, "MaxRunningExecutions")? {
         account.max_running_executions = Some(n);
     }
+    if let Some(n) = cap_param(p, limits::MAX_TRANSITIONS_PARAM, MAX_TRANSITIONS_CAP)? {
+        account.max_execution_transitions = Some(n);
+    }
+    if let Some(n) = cap_param(p, limits::MAX_HISTORY_BYTES_PARAM, MAX_HISTORY_BYTES_CAP)? {
+        account.max_history_bytes = Some(n);
+    }
     Ok(())
+}
+
+/// An account's per-execution caps replace the deployment's; 0 lifts them for the account.
+fn cap_param(p: &Params, name: &str, max: u64) -> Result<Option<u64>, FnfError> {
+    let Some(raw) = p.optional(name) else {
+        return Ok(None);
+    };
+    match raw.parse::<u64>() {
+        Ok(n) if n <= max => Ok(Some(n)),
+        _ => Err(FnfError::invalid(
+            name,
+            format!("must be an integer from 0 (no limit) to {max}, got {raw:.32?}"),
+        )),
+    }
 }
 
 fn limit_param(p: &Params, name: &str) -> Result<Option<u32>, FnfError> {

@@ -141,6 +141,8 @@ pub struct Service {
     execution_timeout_ms: i64,
     /// An execution abandoned by this many invocations in a row fails (`continuation`).
     max_abandoned: u32,
+    /// What one execution may do over its life (`limits`), before accounts' overrides.
+    limits: crate::runner::limits::ExecutionLimits,
     integrations: Integrations,
     /// How many parent executions this service runs inside of (nested-flow tasks).
     depth: u8,
@@ -168,6 +170,7 @@ impl Service {
             budgets: Budgets::UNBOUNDED,
             execution_timeout_ms: DEFAULT_EXECUTION_TIMEOUT_MS,
             max_abandoned: continuation::DEFAULT_MAX_ABANDONED,
+            limits: crate::runner::limits::ExecutionLimits::default(),
             integrations: Integrations::default(),
             depth: 0,
         }
@@ -281,6 +284,15 @@ impl Service {
     /// driving it) fail with `FnF.ExecutionAbandoned` instead of being driven again.
     pub fn with_max_abandoned(mut self, n: u32) -> Service {
         self.max_abandoned = n.max(1);
+        self
+    }
+
+    /// Executions fail `FnF.ExecutionLimitExceeded` past these caps (accounts may override).
+    pub fn with_execution_limits(
+        mut self,
+        limits: crate::runner::limits::ExecutionLimits,
+    ) -> Service {
+        self.limits = limits;
         self
     }
 

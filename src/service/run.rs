@@ -10,9 +10,10 @@ use tokio::task::JoinSet;
 
 use super::Service;
 use super::settle::Saved;
-use crate::engine::{ExecutionContext, Outcome, TaskRequest, TaskResult};
+use crate::engine::{ExecutionContext, HistoryEvent, Outcome, TaskRequest, TaskResult};
 use crate::error::FnfError;
 use crate::flow::{self, FlowType};
+use crate::runner::limits::ExecutionLimits;
 use crate::runner::{Driver, DriverState, Step};
 use crate::store::ExecutionRecord;
 
@@ -20,8 +21,10 @@ use crate::store::ExecutionRecord;
 const DEFINITION_ERROR: &str = "FnF.DefinitionInvalid";
 /// The error name of an execution whose stored checkpoint cannot be read.
 const CHECKPOINT_ERROR: &str = "FnF.CheckpointInvalid";
-/// History events kept in memory before they are written out.
+/// History events kept in memory before they are written out, by count and by bytes (events
+/// carrying long error causes weigh up to 2 KiB each).
 const HISTORY_FLUSH_EVENTS: usize = 5_000;
+const HISTORY_FLUSH_BYTES: u64 = 1024 * 1024;
 /// While calls are in flight and callbacks awaited, reported results are looked for this often.
 const REPORT_POLL_MS: i64 = 1_000;
 
@@ -87,7 +90,10 @@ impl Service {
     ) -> Result<ExecutionRecord, FnfError> {
         let deadline = self.clock.now_ms().saturating_add(budget_ms);
         let times_out_at = exec.started_ms.saturating_add(self.execution_timeout_ms);
+        let limits = self.execution_limits().await?;
         let mut events = Vec::new();
+        // `exec.history_bytes` when the buffered events started: what they weigh is the rest.
+        let mut flushed_bytes = exec.history_bytes;
         let mut calls = Calls::new();
         // Calls a crashed or parked invocation left unanswered are made again (same keys).
         for call in driver.unanswered_calls() {
@@ -102,7 +108,9 @@ impl Service {
                 return self.time_out(exec, events).await;
             }
             let step = driver.step(now);
-            events.append(&mut driver.take_events());
+            if let Some(failed) = take_events(&mut driver, &mut exec, &mut events, &limits) {
+                return self.end(exec, failed, events).await;
+            }
             let new_calls = driver.take_calls();
             if !new_calls.is_empty() {
                 let saved = self
@@ -112,14 +120,22 @@ impl Service {
                     Saved::Held(exec) => exec,
                     Saved::Lost(stored) => return Ok(stored),
                 };
+                flushed_bytes = exec.history_bytes;
                 for call in new_calls {
                     self.register_token(&exec, &call).await?;
                     self.start_call(&mut calls, call);
                 }
             }
             // Long runs write their history as they go, so memory stays bounded.
-            if events.len() >= HISTORY_FLUSH_EVENTS {
+            let buffered = exec.history_bytes.saturating_sub(flushed_bytes);
+            if events.len() >= HISTORY_FLUSH_EVENTS || buffered >= HISTORY_FLUSH_BYTES {
                 self.put_history(&exec, std::mem::take(&mut events)).await?;
+                flushed_bytes = exec.history_bytes;
+                // A loop that makes no calls writes no checkpoint, so without this it would
+                // notice a StopExecution only when its budget ends.
+                if let Some(stored) = self.moved_on(&exec).await? {
+                    return Ok(stored);
+                }
             }
             let until = match step {
                 Step::Finished(outcome) => return self.end(exec, outcome, events).await,
@@ -183,6 +199,14 @@ impl Service {
         }
     }
 
+    /// The execution as stored, when someone else moved it on (stopped it, or took over). The
+    /// item alone is read, never a checkpoint kept beside it.
+    async fn moved_on(&self, exec: &ExecutionRecord) -> Result<Option<ExecutionRecord>, FnfError> {
+        let stored = self.store.view_execution(&exec.flow, &exec.name).await?;
+        let stored = stored.ok_or(FnfError::Internal)?;
+        Ok((stored.version != exec.version).then_some(stored))
+    }
+
     /// Makes one call concurrently with the rest of the execution.
     fn start_call(&self, calls: &mut Calls, call: TaskRequest) {
         let svc = self.clone();
@@ -191,6 +215,21 @@ impl Service {
             (call.id, result)
         });
     }
+}
+
+/// Moves the events of the last step into `events`, counted against the execution's caps:
+/// past one, the failure that ends the execution (its events cut where it passed the cap).
+fn take_events(
+    driver: &mut Driver<'_>,
+    exec: &mut ExecutionRecord,
+    events: &mut Vec<HistoryEvent>,
+    limits: &ExecutionLimits,
+) -> Option<Outcome> {
+    let mut new = driver.take_events();
+    let transitions = driver.checkpoint().transitions();
+    let failed = limits.record(transitions, &mut exec.history_bytes, &mut new);
+    events.append(&mut new);
+    failed
 }
 
 async fn sleep_until(now: i64, until: i64) {

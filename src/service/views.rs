@@ -110,6 +110,12 @@ pub fn account(a: &AccountRecord) -> Fields {
     if let Some(n) = a.max_running_executions {
         out.insert("MaxRunningExecutions".into(), Value::from(n));
     }
+    if let Some(n) = a.max_execution_transitions {
+        out.insert("MaxExecutionTransitions".into(), Value::from(n));
+    }
+    if let Some(n) = a.max_history_bytes {
+        out.insert("MaxHistoryBytes".into(), Value::from(n));
+    }
     out
 }
 

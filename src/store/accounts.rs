@@ -18,6 +18,12 @@ pub struct AccountRecord {
     /// Executions this account may have running at once (None = the deployment default).
     #[serde(default)]
     pub max_running_executions: Option<u32>,
+    /// States one execution may enter (None = the deployment's cap, 0 = none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_execution_transitions: Option<u64>,
+    /// History bytes one execution may store (None = the deployment's cap, 0 = none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_history_bytes: Option<u64>,
 }
 
 /// An access key: the id a request names, the secret it is signed with, and its account.

@@ -41,6 +41,12 @@ const DUE: TableDefinition<&str, &[u8]> = TableDefinition::new("due");
 
 /// The file name inside the data directory.
 pub const DB_FILE: &str = "fnf.redb";
+/// Memory redb may keep pages in. Its own default, 1 GiB, is what a process writing history
+/// fast grows to (every page written stays cached); 64 MiB holds a store of 10,000 executions
+/// (about 35 MB) whole, and beyond it reads go to the OS's page cache.
+pub const DEFAULT_CACHE_BYTES: usize = 64 * 1024 * 1024;
+/// The setting of the cache's size, in bytes.
+pub const CACHE_BYTES_ENV: &str = "FNF_STORE_CACHE_BYTES";
 
 #[derive(Clone)]
 pub struct EmbeddedStore {
@@ -105,9 +111,14 @@ impl EmbeddedStore {
     /// ([`StoreError::CorruptFile`]), or if it is not the store the directory's manifest names
     /// ([`StoreError::LostFile`]).
     pub fn open(dir: &Path) -> Result<EmbeddedStore, StoreError> {
+        EmbeddedStore::open_with_cache(dir, DEFAULT_CACHE_BYTES)
+    }
+
+    /// [`EmbeddedStore::open`], with redb keeping at most `cache_bytes` of pages in memory.
+    pub fn open_with_cache(dir: &Path, cache_bytes: usize) -> Result<EmbeddedStore, StoreError> {
         std::fs::create_dir_all(dir).map_err(|e| backend(format!("{}: {e}", dir.display())))?;
         let lock = manifest::DirLock::acquire(dir)?;
-        let db = integrity::open_store(&lock)?;
+        let db = integrity::open_store(&lock, cache_bytes)?;
         let txn = begin_write(&db)?;
         txn.open_table(FLOWS).map_err(backend)?;
         txn.open_table(EXECUTIONS).map_err(backend)?;

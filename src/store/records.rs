@@ -122,6 +122,14 @@ pub struct ExecutionRecord {
     /// without authentication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_by: Option<String>,
+    /// History bytes the execution recorded so far (as `service::limits::event_bytes` counts
+    /// them), against its cap; carried from one invocation to the next by the fenced writes.
+    #[serde(default, skip_serializing_if = "is_zero_u64")]
+    pub history_bytes: u64,
+}
+
+fn is_zero_u64(n: &u64) -> bool {
+    *n == 0
 }
 
 fn is_zero(n: &u32) -> bool {

@@ -11,6 +11,8 @@ fn account(id: &str) -> AccountRecord {
         created_ms: 1_000,
         requests_per_second: None,
         max_running_executions: None,
+        max_execution_transitions: None,
+        max_history_bytes: None,
     }
 }
 
@@ -73,6 +75,8 @@ pub async fn accounts_create_once_replace_and_list(store: Arc<dyn Store>) {
         description: "renamed".into(),
         requests_per_second: None,
         max_running_executions: Some(7),
+        max_execution_transitions: Some(5_000_000_000),
+        max_history_bytes: Some(0),
         ..a.clone()
     };
     store.replace_account(&replaced).await.unwrap();

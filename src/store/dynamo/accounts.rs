@@ -57,6 +57,10 @@ struct Limits {
     requests_per_second: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     max_running_executions: Option<u32>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_execution_transitions: Option<u64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    max_history_bytes: Option<u64>,
 }
 
 fn key_of(pk: String, sk: &str) -> Item {
@@ -103,6 +107,8 @@ fn account_to_item(a: &AccountRecord) -> Result<Item, StoreError> {
     let limits = Limits {
         requests_per_second: a.requests_per_second,
         max_running_executions: a.max_running_executions,
+        max_execution_transitions: a.max_execution_transitions,
+        max_history_bytes: a.max_history_bytes,
     };
     let limits = serde_json::to_string(&limits).map_err(|e| StoreError::Backend(e.to_string()))?;
     let mut item = account_key(&a.id);
@@ -128,6 +134,8 @@ fn account_from_item(item: &Item) -> Result<AccountRecord, StoreError> {
         created_ms: r.n("created_ms")?,
         requests_per_second: limits.requests_per_second,
         max_running_executions: limits.max_running_executions,
+        max_execution_transitions: limits.max_execution_transitions,
+        max_history_bytes: limits.max_history_bytes,
     })
 }
 

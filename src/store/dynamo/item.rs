@@ -163,6 +163,10 @@ pub fn exec_to_item(e: &ExecutionRecord) -> Item {
         ("holds_slot", e.holds_slot.then(|| n(1))),
         ("abandoned", (e.abandoned > 0).then(|| n(e.abandoned))),
         ("started_by", e.started_by.as_ref().map(s)),
+        (
+            "history_bytes",
+            (e.history_bytes > 0).then(|| n(e.history_bytes)),
+        ),
         (DUE_MS, due.map(n)),
         (DUE_SHARD, due.map(|_| s(due_shard(&e.flow, &e.name)))),
         (
@@ -204,6 +208,7 @@ pub fn exec_from_item(item: &Item) -> Result<ExecutionRecord, StoreError> {
         holds_slot: r.opt_n::<u8>("holds_slot")? == Some(1),
         abandoned: r.opt_n("abandoned")?.unwrap_or(0),
         started_by: r.opt_s("started_by")?,
+        history_bytes: r.opt_n("history_bytes")?.unwrap_or(0),
         history: match r.opt_s(KEPT_EVENTS)? {
             Some(text) => kept_events_from(&text)?,
             None => Vec::new(),

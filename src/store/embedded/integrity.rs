@@ -17,7 +17,7 @@ const META: TableDefinition<&str, &str> = TableDefinition::new("meta");
 /// Opens the store of the directory `lock` holds: a file the manifest names must be there and
 /// not empty, pass redb's check, and carry the manifest's store id. A directory without a
 /// manifest (new, or written before manifests) gets one, and its file an id if it has none.
-pub(super) fn open_store(lock: &DirLock) -> Result<Database, StoreError> {
+pub(super) fn open_store(lock: &DirLock, cache_bytes: usize) -> Result<Database, StoreError> {
     let dir = &lock.dir;
     let path = dir.join(super::DB_FILE);
     let manifest = manifest::read(dir)?;
@@ -37,7 +37,7 @@ pub(super) fn open_store(lock: &DirLock) -> Result<Database, StoreError> {
         }
     }
     // With a manifest the file must exist: redb is never asked to create it afresh.
-    let db = open_checked(&path, manifest.is_none())?;
+    let db = open_checked(&path, manifest.is_none(), cache_bytes)?;
     let found = read_identity(&db)?;
     match (manifest, found) {
         (Some(m), Some((id, _))) if id == m.store_id => Ok(db),
@@ -109,10 +109,17 @@ pub(super) fn write_identity(db: &Database) -> Result<(String, i64), StoreError>
 
 /// Opens (`create`: or creates) the file after redb has checked every page's checksum and
 /// rebuilt its allocator state (reading the whole file: about 0.13 s per 35 MB). A file that
-/// fails is refused with [`StoreError::CorruptFile`]; nothing is read from it.
-pub(super) fn open_checked(path: &Path, create: bool) -> Result<Database, StoreError> {
+/// fails is refused with [`StoreError::CorruptFile`]; nothing is read from it. redb keeps up
+/// to `cache_bytes` of pages in memory.
+pub(super) fn open_checked(
+    path: &Path,
+    create: bool,
+    cache_bytes: usize,
+) -> Result<Database, StoreError> {
     let mut builder = Database::builder();
-    builder.set_check_integrity_on_open(true);
+    builder
+        .set_check_integrity_on_open(true)
+        .set_cache_size(cache_bytes);
     let opened = if create {
         builder.create(path)
     } else {
