@@ -122,6 +122,15 @@ pub struct ExecutionRecord {
     /// without authentication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_by: Option<String>,
+    /// How many parents this execution runs under: 0 for one started through the API, its
+    /// parent's plus one for a child (`service::forks` caps it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub depth: u32,
+    /// Child executions this execution's tasks have started (or tried to), counted by the
+    /// fenced write that stores the calls before they go out, so a repeated call after a
+    /// crash is not counted again (`service::forks` caps it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub children: u32,
 }
 
 fn is_zero(n: &u32) -> bool {

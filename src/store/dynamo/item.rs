@@ -163,6 +163,9 @@ pub fn exec_to_item(e: &ExecutionRecord) -> Item {
         ("holds_slot", e.holds_slot.then(|| n(1))),
         ("abandoned", (e.abandoned > 0).then(|| n(e.abandoned))),
         ("started_by", e.started_by.as_ref().map(s)),
+        // Short names: these ride on every write of the execution.
+        ("dp", (e.depth > 0).then(|| n(e.depth))),
+        ("ch", (e.children > 0).then(|| n(e.children))),
         (DUE_MS, due.map(n)),
         (DUE_SHARD, due.map(|_| s(due_shard(&e.flow, &e.name)))),
         (
@@ -204,6 +207,8 @@ pub fn exec_from_item(item: &Item) -> Result<ExecutionRecord, StoreError> {
         holds_slot: r.opt_n::<u8>("holds_slot")? == Some(1),
         abandoned: r.opt_n("abandoned")?.unwrap_or(0),
         started_by: r.opt_s("started_by")?,
+        depth: r.opt_n("dp")?.unwrap_or(0),
+        children: r.opt_n("ch")?.unwrap_or(0),
         history: match r.opt_s(KEPT_EVENTS)? {
             Some(text) => kept_events_from(&text)?,
             None => Vec::new(),
