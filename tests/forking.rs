@@ -365,3 +365,131 @@ fn self_forking_flow_ends_bounded_dynamodb() {
     let (args, envs) = dynamodb_args("forking");
     self_forking_flow_ends_bounded(args, envs);
 }
+
+/// An HTTP server on loopback that holds each request `hold` before it answers `{}`, and
+/// counts how many it holds at once at most.
+fn holding_server(hold: Duration) -> (u16, Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let (active, max) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+    let seen = max.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming().map_while(Result::ok) {
+            let (active, max) = (active.clone(), max.clone());
+            std::thread::spawn(move || {
+                let mut stream = stream;
+                let mut head = Vec::new();
+                let mut byte = [0u8; 1];
+                while !head.ends_with(b"\r\n\r\n") && stream.read(&mut byte).unwrap_or(0) == 1 {
+                    head.push(byte[0]);
+                }
+                let now = active.fetch_add(1, Ordering::SeqCst) + 1;
+                max.fetch_max(now, Ordering::SeqCst);
+                std::thread::sleep(hold);
+                active.fetch_sub(1, Ordering::SeqCst);
+                let _ = stream.write_all(
+                    b"HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: 2\r\nconnection: close\r\n\r\n{}",
+                );
+            });
+        }
+    });
+    (port, seen)
+}
+
+/// `serve` drives at most `FNF_MAX_DRIVEN_EXECUTIONS` continuations at once: twelve
+/// executions whose waits end together make their HTTP calls two at a time, all end, and
+/// ListFlows is answered meanwhile.
+#[test]
+fn serve_drives_a_bounded_number_at_once() {
+    let (port, max_at_once) = holding_server(Duration::from_millis(400));
+    let definition = format!(
+        "\
+Type: StateMachine
+SpecVersion: v1
+Name: slow
+StartAt: nap
+States:
+  - Type: Wait
+    Name: nap
+    Seconds: 2
+    Next: call
+  - Type: Task
+    Name: call
+    Action: HTTP:Request
+    Parameters:
+      url: http://127.0.0.1:{port}/hold
+    End: true
+"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let args = vec!["--data-dir".into(), dir.path().display().to_string()];
+    let envs: Vec<(String, String)> = [
+        ("FNF_MAX_DRIVEN_EXECUTIONS", "2"),
+        ("FNF_RESPONSE_BUDGET_MS", "100"),
+    ]
+    .iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect();
+    let server = Server::start(&args, &envs);
+    let created = server.post(
+        json!({"Action": "CreateFlow", "Name": "slow", "Type": "DEFAULT", "Definition": definition}),
+    );
+    assert_eq!(created["Name"], "slow", "{created}");
+    for i in 0..12 {
+        let started = server.post(
+            json!({"Action": "StartExecution", "FlowName": "slow", "ExecutionName": format!("e{i}")}),
+        );
+        assert_eq!(started["Status"], "Running", "{started}");
+    }
+    let deadline = Instant::now() + Duration::from_secs(90);
+    loop {
+        assert!(list_flows(&server.addr).is_some(), "ListFlows unanswered");
+        let page =
+            server.post(json!({"Action": "ListExecutions", "FlowName": "slow", "Limit": 100}));
+        let done = page["Executions"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|e| e["Status"] == "Succeeded")
+            .count();
+        if done == 12 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{page}");
+        std::thread::sleep(Duration::from_millis(300));
+    }
+    let max = max_at_once.load(std::sync::atomic::Ordering::SeqCst);
+    assert!((1..=2).contains(&max), "{max} calls at once");
+}
+
+/// What taking a slot on every start costs, for the record (not an assertion): mean
+/// StartExecution time of a one-state flow, without a running limit and with the default.
+/// `./scripts/with-moto.sh cargo test --test forking start_cost -- --ignored --nocapture`
+async fn start_cost(backend: Backend) {
+    const CALLS: usize = 200;
+    for (label, max_running) in [("no limit", 0), ("default limit", 1_000)] {
+        let (svc, _store, _keep) = world(backend, limits(16, 100, max_running)).await;
+        create_flow(&svc, "leaf", LEAF, "DEFAULT").await;
+        start(&svc, "leaf", "warm-up", json!({})).await;
+        let began = Instant::now();
+        for i in 0..CALLS {
+            start(&svc, "leaf", &format!("e{i}"), json!({})).await;
+        }
+        let mean = began.elapsed().as_secs_f64() * 1e6 / CALLS as f64;
+        eprintln!("{backend:?} {label}: {mean:.0} us per StartExecution ({CALLS} calls)");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand"]
+async fn start_cost_embedded() {
+    start_cost(Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement; run by hand"]
+async fn start_cost_dynamodb() {
+    start_cost(Backend::Dynamo).await;
+}
