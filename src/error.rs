@@ -52,6 +52,11 @@ pub enum FnfError {
     UnsupportedMediaType,
     #[error("The request is throttled. Please try again later.")]
     ResourceThrottled,
+    /// The account runs as many executions as its limit allows; answered as throttling.
+    #[error(
+        "The request is throttled: the account already runs its limit of {0} executions. Please try again later."
+    )]
+    RunningExecutionsLimit(u32),
     /// The caller's key may not do this, or the resource is another account's.
     #[error("The resources doesn't belong to you. {0}")]
     AccessDenied(String),
@@ -106,7 +111,9 @@ impl FnfError {
             FnfError::MissingRequiredHeader(_) => "MissingRequiredHeader",
             FnfError::MissingRequiredParams(_) => "MissingRequiredParams",
             FnfError::UnsupportedMediaType => "UnsupportedMediaType",
-            FnfError::ResourceThrottled => "ResourceThrottled",
+            FnfError::ResourceThrottled | FnfError::RunningExecutionsLimit(_) => {
+                "ResourceThrottled"
+            }
             FnfError::AccessDenied(_) => "AccessDenied",
             FnfError::InvalidAccessKeyId(_) => "InvalidAccessKeyID",
             FnfError::RequestTimeTooSkewed { .. } => "RequestTimeTooSkewed",
@@ -134,7 +141,7 @@ impl FnfError {
             | FnfError::SignatureNotMatch
             | FnfError::SignatureNonceUsed(_) => 403,
             FnfError::UnsupportedMediaType => 415,
-            FnfError::ResourceThrottled => 429,
+            FnfError::ResourceThrottled | FnfError::RunningExecutionsLimit(_) => 429,
             FnfError::Internal => 500,
             FnfError::RequestTimeout(_) => 408,
             FnfError::ServiceUnavailable(_) => 503,

@@ -145,13 +145,13 @@ async fn lambda() -> Result<(), String> {
             store,
             budgets,
             entry::integrations_from_env(true, false).await?,
-        ),
+        )?,
         _ => {
             let function = std::env::var("FNF_FUNCTION_NAME")
                 .or_else(|_| std::env::var("AWS_LAMBDA_FUNCTION_NAME"))
                 .map_err(|_| "FNF_FUNCTION_NAME (or AWS_LAMBDA_FUNCTION_NAME) must name this function for continuations")?;
             let dispatcher = InvokeDispatcher::from_env(function, SystemClock).await;
-            entry::service(store)
+            entry::service(store)?
                 .with_continuations(Arc::new(dispatcher), budgets)
                 .with_integrations(entry::integrations_from_env(true, false).await?)
         }
@@ -245,7 +245,7 @@ async fn serve(args: &[String]) -> Result<(), String> {
         }
     }
     let service =
-        entry::local_service(store, entry::budgets_from_env(60_000), integrations).with_gate(gate);
+        entry::local_service(store, entry::budgets_from_env(60_000), integrations)?.with_gate(gate);
     entry::serve::run(service, listener, limits).await;
     Ok(())
 }

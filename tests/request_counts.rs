@@ -17,9 +17,18 @@ use aws_sdk_dynamodb::error::BoxError;
 use common::{Recorder, create_flow, ok};
 use fnf_lambda::clock::SystemClock;
 use fnf_lambda::service::continuation::Continued;
-use fnf_lambda::service::{Budgets, Service};
+use fnf_lambda::service::{Budgets, ForkLimits, Service};
 use fnf_lambda::store::Store;
 use fnf_lambda::store::dynamo::DynamoStore;
+
+/// These counts are of an account without a running-execution limit
+/// (`FNF_MAX_RUNNING_EXECUTIONS=0`); with one (the default), a start also takes a slot and
+/// its end gives it back (`a_ten_state_flow_is_two_small_writes` counts that too).
+const NO_RUNNING_LIMIT: ForkLimits = ForkLimits {
+    max_depth: fnf_lambda::service::DEFAULT_MAX_CHILD_DEPTH,
+    max_children: fnf_lambda::service::DEFAULT_MAX_CHILDREN,
+    max_running: 0,
+};
 
 /// Counts requests by their DynamoDB operation (the `x-amz-target` header), and keeps the
 /// body sizes of PutItem requests (an item's size, which DynamoDB bills by the KB, plus a few
@@ -107,7 +116,9 @@ fn total(counts: &BTreeMap<String, u64>) -> u64 {
 async fn a_thousand_transitions_in_one_call() {
     let (store, requests) = counted_store().await;
     // A cache long enough that the second start below is surely within it.
-    let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock)).with_flow_cache(60_000);
+    let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock))
+        .with_flow_cache(60_000)
+        .with_fork_limits(NO_RUNNING_LIMIT);
     create_flow(&svc, "loop", common::COUNTER_LOOP, "DEFAULT").await;
     requests.take();
     let done = ok(
@@ -182,7 +193,9 @@ fn ten_pass_states() -> String {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_ten_state_flow_is_two_small_writes() {
     let (store, requests) = counted_store().await;
-    let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock)).with_flow_cache(60_000);
+    let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock))
+        .with_flow_cache(60_000)
+        .with_fork_limits(NO_RUNNING_LIMIT);
     create_flow(&svc, "ten", &ten_pass_states(), "DEFAULT").await;
     let start = |name: &'static str| {
         let svc = &svc;
@@ -213,6 +226,29 @@ async fn a_ten_state_flow_is_two_small_writes() {
     // What DynamoDB bills: a write unit per started KB of the item. The claim holds the
     // definition and input; the final record adds the output and the 22 events.
     assert!(sizes[0] < 1_536 && sizes[1] < 3_072, "{sizes:?}");
+
+    // With the default running-execution limit: the slot taken before the claim and given
+    // back before the end is written (UpdateItems of the account's slot item).
+    let limited = Service::new(Arc::new(store.clone()), Arc::new(SystemClock))
+        .with_flow_cache(60_000)
+        .with_fork_limits(ForkLimits::default());
+    let input = r#"{"order":"A-1001","amount":42}"#;
+    for name in ["limited-cold", "limited-warm"] {
+        requests.take();
+        let params = [
+            ("Action", "StartExecution"),
+            ("FlowName", "ten"),
+            ("ExecutionName", name),
+            ("Input", input),
+        ];
+        assert_eq!(ok(&limited, &params).await["Status"], "Succeeded");
+    }
+    let counts = requests.take();
+    eprintln!("ten states, warm, default running limit: {counts:?}");
+    assert_eq!(
+        counts,
+        BTreeMap::from([("PutItem".to_owned(), 2), ("UpdateItem".to_owned(), 2)])
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,6 +261,7 @@ async fn ten_thousand_transitions_across_continuations() {
         lease_margin_ms: 1_000,
     };
     let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock))
+        .with_fork_limits(NO_RUNNING_LIMIT)
         .with_continuations(recorder.clone(), budgets);
     create_flow(&svc, "loop", common::COUNTER_LOOP, "DEFAULT").await;
     requests.take();
@@ -325,6 +362,7 @@ async fn writes_only_at_task_boundaries_waits_and_the_end() {
     let recorder = Arc::new(Recorder::default());
     let clock = common::ManualClock::at(common::T0);
     let svc = Service::new(Arc::new(store.clone()), Arc::new(clock.clone()))
+        .with_fork_limits(NO_RUNNING_LIMIT)
         .with_continuations(recorder.clone(), common::BUDGETS)
         .with_integrations(Integrations {
             http: Some(Arc::new(HttpTasks::new(

@@ -19,9 +19,9 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 use crate::clock::SystemClock;
-use crate::dispatch::local::LocalDispatcher;
+use crate::dispatch::local::{self, LocalDispatcher};
 use crate::runner::limits::{self, ExecutionLimits};
-use crate::service::{Budgets, Integrations, Service};
+use crate::service::{Budgets, ForkLimits, Integrations, Service};
 use crate::store::dynamo::DynamoStore;
 use crate::store::embedded::{self, EmbeddedStore};
 use crate::store::{Store, StoreError};
@@ -75,11 +75,14 @@ pub fn data_dir_from_env() -> PathBuf {
 }
 
 /// A service on the real clock, with the execution timeout of `FNF_EXECUTION_TIMEOUT_SECONDS`
-/// (default one year) and `FNF_MAX_ABANDONED_INVOCATIONS` (default 3); `FNF_REGEX_MAX_STEPS`
-/// sets the step budget of one `regexMatchString`.
-pub fn service(store: Arc<dyn Store>) -> Service {
+/// (default one year), `FNF_MAX_ABANDONED_INVOCATIONS` (default 3) and the bounds on child and
+/// running executions (`FNF_MAX_CHILD_DEPTH`, `FNF_MAX_CHILDREN_PER_EXECUTION`,
+/// `FNF_MAX_RUNNING_EXECUTIONS`: a malformed one is an error); `FNF_REGEX_MAX_STEPS` sets the
+/// step budget of one `regexMatchString`.
+pub fn service(store: Arc<dyn Store>) -> Result<Service, String> {
     regex_budget_from_env();
-    let mut service = Service::new(store, Arc::new(SystemClock));
+    let forks = ForkLimits::from_lookup(|name| std::env::var(name).ok())?;
+    let mut service = Service::new(store, Arc::new(SystemClock)).with_fork_limits(forks);
     if let Ok(raw) = std::env::var("FNF_FLOW_CACHE_MS") {
         match raw.trim().parse::<i64>() {
             Ok(ms) if ms >= 0 => service = service.with_flow_cache(ms),
@@ -92,10 +95,10 @@ pub fn service(store: Arc<dyn Store>) -> Service {
         service = service.with_max_abandoned(u32::try_from(n).unwrap_or(u32::MAX));
     }
     service = service.with_execution_limits(execution_limits_from_env());
-    match env_ms("FNF_EXECUTION_TIMEOUT_SECONDS") {
+    Ok(match env_ms("FNF_EXECUTION_TIMEOUT_SECONDS") {
         Some(seconds) => service.with_execution_timeout(seconds.saturating_mul(1000)),
         None => service,
-    }
+    })
 }
 
 /// The per-execution caps: `FNF_MAX_EXECUTION_TRANSITIONS`, `FNF_MAX_HISTORY_BYTES` (0: no
@@ -161,17 +164,35 @@ pub fn sweep_interval_from_env() -> std::time::Duration {
 }
 
 /// A service whose continuations run in this process (serve, `cargo lambda watch`), with its
-/// worker and sweeper started, and its tasks calling `integrations`.
+/// worker and sweeper started, and its tasks calling `integrations`. The worker drives at most
+/// `FNF_MAX_DRIVEN_EXECUTIONS` at once, with at most `FNF_MAX_QUEUED_CONTINUATIONS` waiting.
 pub fn local_service(
     store: Arc<dyn Store>,
     budgets: Budgets,
     integrations: Integrations,
-) -> Service {
-    let (dispatcher, queue) = LocalDispatcher::new(SystemClock);
-    let service = service(store)
+) -> Result<Service, String> {
+    let max_driven = count_setting(worker::MAX_DRIVEN_ENV, worker::DEFAULT_MAX_DRIVEN)?;
+    let capacity = count_setting(MAX_QUEUED_ENV, local::DEFAULT_QUEUE_CAPACITY)?;
+    let (dispatcher, queue) = LocalDispatcher::new(SystemClock, capacity);
+    let service = service(store)?
         .with_continuations(Arc::new(dispatcher), budgets)
         .with_integrations(integrations);
-    worker::spawn_worker(service.clone(), queue);
+    worker::spawn_worker(service.clone(), queue, max_driven);
     worker::spawn_sweeper(service.clone(), sweep_interval_from_env());
-    service
+    Ok(service)
+}
+
+pub const MAX_QUEUED_ENV: &str = "FNF_MAX_QUEUED_CONTINUATIONS";
+
+/// A count from 1 to 1,000,000 in `name`, else `default`; anything else set is an error.
+fn count_setting(name: &str, default: usize) -> Result<usize, String> {
+    match std::env::var(name) {
+        Ok(raw) if !raw.trim().is_empty() => raw
+            .trim()
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=1_000_000).contains(n))
+            .ok_or_else(|| format!("{name}={raw:?}: expected a whole number from 1 to 1000000")),
+        _ => Ok(default),
+    }
 }

@@ -29,15 +29,16 @@ const NO_ACCESS: &str = r#"{"Version": "1", "Statement": []}"#;
 const MAX_INLINE_DEPTH: u8 = 4;
 
 impl Service {
-    /// Makes the call `req` asks for; every failure is a named task error.
-    pub(super) async fn call_task(&self, req: &TaskRequest) -> TaskResult {
+    /// Makes the call `req` of an execution at `depth` asks for; every failure is a named
+    /// task error.
+    pub(super) async fn call_task(&self, req: &TaskRequest, depth: u32) -> TaskResult {
         let integration = match tasks::target(&req.resource) {
             Some(Target::Http) => (self.integrations.http.as_ref(), "HTTP tasks"),
             Some(Target::Function) => (
                 self.integrations.function.as_ref(),
                 "function tasks need AWS Lambda",
             ),
-            Some(Target::Flow) => return self.start_child(req).await,
+            Some(Target::Flow) => return self.start_child(req, depth + 1).await,
             // The driver runs test tasks itself; validation refuses anything else.
             Some(Target::Test) | None => {
                 return failed(
@@ -58,15 +59,17 @@ impl Service {
         }
     }
 
-    /// Starts a child execution. Fire-and-forget (`RequestComplete`) answers who was started;
-    /// the callback modes are answered through the task token the child reports to.
+    /// Starts a child execution at `depth`. Fire-and-forget (`RequestComplete`) answers who
+    /// was started; the callback modes are answered through the task token the child reports
+    /// to.
     fn start_child<'a>(
         &'a self,
         req: &'a TaskRequest,
+        depth: u32,
     ) -> Pin<Box<dyn Future<Output = TaskResult> + Send + 'a>> {
         // Boxed: a child's run may start children of its own.
         Box::pin(async move {
-            let start_req = match child_request(req) {
+            let start_req = match child_request(req, depth) {
                 Ok(r) => r,
                 Err(cause) => return failed(CHILD_INVALID, cause),
             };
@@ -84,6 +87,7 @@ impl Service {
                 return failed(CHILD_START_FAILED, format!("{}: {denied}", denied.code()));
             }
             let child = self.nested();
+            let derived_name = start_req.name == child_name(&req.idempotency_key);
             match start(&child, start_req).await {
                 Ok(exec) if req.mode == TaskMode::RequestComplete => {
                     TaskResult::Succeeded(started_child(&exec))
@@ -94,6 +98,21 @@ impl Service {
                     if req.mode != TaskMode::RequestComplete =>
                 {
                     TaskResult::Succeeded(Value::Object(Default::default()))
+                }
+                // A derived name is this very call's child: the call is made again (its
+                // invocation ran out before the answer was stored) and the child has ended.
+                Err(FnfError::ExecutionAlreadyExists { flow, execution }) if derived_name => {
+                    match self.store.view_execution(&flow, &execution).await {
+                        Ok(Some(exec)) => TaskResult::Succeeded(started_child(&exec)),
+                        Ok(None) => failed(CHILD_START_FAILED, "the child execution is gone"),
+                        Err(e) => {
+                            let e = FnfError::from(e);
+                            failed(CHILD_START_FAILED, format!("{}: {e}", e.code()))
+                        }
+                    }
+                }
+                Err(e @ FnfError::RunningExecutionsLimit(_)) => {
+                    failed(super::forks::RUNNING_LIMIT_EXCEEDED, e.to_string())
                 }
                 Err(e) => failed(CHILD_START_FAILED, format!("{}: {e}", e.code())),
             }
@@ -151,7 +170,7 @@ fn failed(error: &str, cause: impl Into<String>) -> TaskResult {
 /// optional `ExecutionName`, `Input` (object or JSON text) and `Qualifier`; FDL
 /// `acs:fnf:::flow/<name>` passes the step's input. Without a name, the child's name derives
 /// from the task's idempotency key, so a repeated call finds the same child.
-fn child_request(req: &TaskRequest) -> Result<StartRequest, String> {
+fn child_request(req: &TaskRequest, depth: u32) -> Result<StartRequest, String> {
     let params = req.parameters.as_object();
     let text = |key: &str| -> Result<Option<String>, String> {
         match params.and_then(|p| p.get(key)) {
@@ -188,6 +207,7 @@ fn child_request(req: &TaskRequest) -> Result<StartRequest, String> {
         input,
         qualifier,
         callback_token,
+        depth,
     })
 }
 

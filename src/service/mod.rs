@@ -15,6 +15,7 @@ mod describe_execution;
 mod describe_flow;
 mod describe_flow_alias;
 mod flow_cache;
+mod forks;
 mod get_execution_history;
 mod list_executions;
 mod list_flow_aliases;
@@ -50,6 +51,11 @@ pub use callbacks::{CHILD_STOPPED, CHILD_TIMED_OUT};
 pub use calls::{CHILD_INVALID, CHILD_START_FAILED, NOT_CONFIGURED};
 pub use flow_cache::DEFAULT_FLOW_CACHE_MS;
 use flow_cache::FlowCache;
+pub use forks::{
+    CHILD_DEPTH_EXCEEDED, CHILDREN_EXCEEDED, DEFAULT_MAX_CHILD_DEPTH, DEFAULT_MAX_CHILDREN,
+    DEFAULT_MAX_RUNNING, ForkLimits, MAX_CHILD_DEPTH_ENV, MAX_CHILDREN_ENV, MAX_RUNNING_ENV,
+    RUNNING_LIMIT_EXCEEDED,
+};
 pub use settle::{EXECUTION_TIMEOUT_ERROR, MAX_CHECKPOINT_BYTES};
 
 /// Every action `Service::call` serves (the authorization table, `api::resource`, has a row
@@ -146,6 +152,8 @@ pub struct Service {
     integrations: Integrations,
     /// How many parent executions this service runs inside of (nested-flow tasks).
     depth: u8,
+    /// Bounds on child executions and running executions (`forks`).
+    forks: ForkLimits,
 }
 
 /// The default execution timeout: one year, the longest a Wait may last.
@@ -173,6 +181,7 @@ impl Service {
             limits: crate::runner::limits::ExecutionLimits::default(),
             integrations: Integrations::default(),
             depth: 0,
+            forks: ForkLimits::default(),
         }
     }
 
@@ -277,6 +286,12 @@ impl Service {
     /// Executions still running `timeout_ms` after they started end `TimedOut`.
     pub fn with_execution_timeout(mut self, timeout_ms: i64) -> Service {
         self.execution_timeout_ms = timeout_ms.max(1);
+        self
+    }
+
+    /// Child executions and running executions are bounded by `limits`.
+    pub fn with_fork_limits(mut self, limits: ForkLimits) -> Service {
+        self.forks = limits;
         self
     }
 

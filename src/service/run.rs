@@ -97,7 +97,7 @@ impl Service {
         let mut calls = Calls::new();
         // Calls a crashed or parked invocation left unanswered are made again (same keys).
         for call in driver.unanswered_calls() {
-            self.start_call(&mut calls, call);
+            self.start_call(&mut calls, call, exec.depth);
         }
         let mut look_for_reports = !driver.awaited_tokens().is_empty();
         // After a wait, "now" is at least the wait's end, whatever the clock's granularity.
@@ -112,6 +112,9 @@ impl Service {
                 return self.end(exec, failed, events).await;
             }
             let new_calls = driver.take_calls();
+            // Child starts past the bounds are answered here; the rest are counted in `exec`
+            // and stored with it before they go out.
+            let (new_calls, refused) = self.forks.admit(&mut exec, &mut driver, new_calls, now);
             if !new_calls.is_empty() {
                 let saved = self
                     .save(exec, driver.state(), std::mem::take(&mut events))
@@ -123,7 +126,7 @@ impl Service {
                 flushed_bytes = exec.history_bytes;
                 for call in new_calls {
                     self.register_token(&exec, &call).await?;
-                    self.start_call(&mut calls, call);
+                    self.start_call(&mut calls, call, exec.depth);
                 }
             }
             // Long runs write their history as they go, so memory stays bounded.
@@ -139,6 +142,8 @@ impl Service {
             }
             let until = match step {
                 Step::Finished(outcome) => return self.end(exec, outcome, events).await,
+                // Refused child starts have their results: step on them now.
+                _ if refused => continue,
                 Step::Continue if now >= deadline => {
                     return self.park(exec, driver.state(), events, now).await;
                 }
@@ -207,11 +212,11 @@ impl Service {
         Ok((stored.version != exec.version).then_some(stored))
     }
 
-    /// Makes one call concurrently with the rest of the execution.
-    fn start_call(&self, calls: &mut Calls, call: TaskRequest) {
+    /// Makes one call of an execution at `depth` concurrently with the rest of it.
+    fn start_call(&self, calls: &mut Calls, call: TaskRequest, depth: u32) {
         let svc = self.clone();
         calls.spawn(async move {
-            let result = svc.call_task(&call).await;
+            let result = svc.call_task(&call, depth).await;
             (call.id, result)
         });
     }

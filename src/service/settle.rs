@@ -86,6 +86,16 @@ impl Service {
         expected: u64,
         what: &str,
     ) -> Result<ExecutionRecord, FnfError> {
+        // The slot goes back before the end is written rather than through the outbox: two
+        // writes less for an execution that reports to nobody (every start takes a slot by
+        // default). Dying in between leaves the execution running with its slot already
+        // back (the limit admits one more for a while), never an ended one holding a slot.
+        if exec.holds_slot {
+            self.store_root()
+                .release_slot(&self.account, &exec.slot_holder())
+                .await?;
+            exec.holds_slot = false;
+        }
         if exec.has_end_work() {
             exec.due_ms = exec.stopped_ms;
         }

@@ -20,6 +20,8 @@ pub struct StartRequest {
     pub qualifier: Option<String>,
     /// Reported to when the execution ends (the parent's waiting task).
     pub callback_token: Option<String>,
+    /// 0 from the API; a child's is its parent's plus one (`forks`).
+    pub depth: u32,
 }
 
 pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
@@ -34,6 +36,7 @@ pub async fn handle(svc: &Service, p: &Params) -> Result<Fields, FnfError> {
         input: p.optional("Input").map(str::to_owned),
         qualifier: p.optional("Qualifier").map(str::to_owned),
         callback_token: p.optional("CallbackFnFTaskToken").map(str::to_owned),
+        depth: 0,
     };
     let exec = start(svc, req).await?;
     Ok(views::execution(&exec))
@@ -95,6 +98,7 @@ pub async fn start(svc: &Service, req: StartRequest) -> Result<ExecutionRecord, 
         callback_token: req.callback_token,
         // Its children are started with this key's permissions (`calls::start_child`).
         started_by: svc.starter.clone(),
+        depth: req.depth,
         ..ExecutionRecord::default()
     };
     record.holds_slot = take_slot(svc, &record).await?;
@@ -127,14 +131,13 @@ pub async fn start(svc: &Service, req: StartRequest) -> Result<ExecutionRecord, 
     svc.drive(record, budget).await
 }
 
-/// Takes a running-execution slot when the account has a limit (`MaxRunningExecutions`);
-/// `ResourceThrottled` when all are taken. Answers whether a slot was taken.
+/// Takes a running-execution slot when the account has a limit (`MaxRunningExecutions`, else
+/// `FNF_MAX_RUNNING_EXECUTIONS`); `RunningExecutionsLimit` (answered `ResourceThrottled`)
+/// when all are taken. Answers whether a slot was taken.
 async fn take_slot(svc: &Service, record: &ExecutionRecord) -> Result<bool, FnfError> {
     let account = svc.account_limits(svc.account()).await?;
-    let Some(limit) = account
-        .and_then(|a| a.max_running_executions)
-        .filter(|n| *n > 0)
-    else {
+    let own = account.and_then(|a| a.max_running_executions);
+    let Some(limit) = svc.forks.running_limit(own) else {
         return Ok(false);
     };
     match svc
@@ -149,7 +152,7 @@ async fn take_slot(svc: &Service, record: &ExecutionRecord) -> Result<bool, FnfE
                 limit,
                 "running-execution limit reached"
             );
-            Err(FnfError::ResourceThrottled)
+            Err(FnfError::RunningExecutionsLimit(limit))
         }
         Err(e) => Err(e.into()),
     }

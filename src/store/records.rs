@@ -126,6 +126,15 @@ pub struct ExecutionRecord {
     /// them), against its cap; carried from one invocation to the next by the fenced writes.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub history_bytes: u64,
+    /// How many parents this execution runs under: 0 for one started through the API, its
+    /// parent's plus one for a child (`service::forks` caps it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub depth: u32,
+    /// Child executions this execution's tasks have started (or tried to), counted by the
+    /// fenced write that stores the calls before they go out, so a repeated call after a
+    /// crash is not counted again (`service::forks` caps it).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub children: u32,
 }
 
 fn is_zero_u64(n: &u64) -> bool {

@@ -167,6 +167,9 @@ pub fn exec_to_item(e: &ExecutionRecord) -> Item {
             "history_bytes",
             (e.history_bytes > 0).then(|| n(e.history_bytes)),
         ),
+        // Short names: these ride on every write of the execution.
+        ("dp", (e.depth > 0).then(|| n(e.depth))),
+        ("ch", (e.children > 0).then(|| n(e.children))),
         (DUE_MS, due.map(n)),
         (DUE_SHARD, due.map(|_| s(due_shard(&e.flow, &e.name)))),
         (
@@ -209,6 +212,8 @@ pub fn exec_from_item(item: &Item) -> Result<ExecutionRecord, StoreError> {
         abandoned: r.opt_n("abandoned")?.unwrap_or(0),
         started_by: r.opt_s("started_by")?,
         history_bytes: r.opt_n("history_bytes")?.unwrap_or(0),
+        depth: r.opt_n("dp")?.unwrap_or(0),
+        children: r.opt_n("ch")?.unwrap_or(0),
         history: match r.opt_s(KEPT_EVENTS)? {
             Some(text) => kept_events_from(&text)?,
             None => Vec::new(),
