@@ -89,8 +89,11 @@ impl Service {
         let times_out_at = exec.started_ms.saturating_add(self.execution_timeout_ms);
         let mut events = Vec::new();
         let mut calls = Calls::new();
-        // Calls a crashed or parked invocation left unanswered are made again (same keys).
+        // Calls a crashed or parked invocation left unanswered are made again (same keys),
+        // their tokens stored first: that invocation may have ended between storing the call
+        // and its token (a repeated store of a token changes nothing).
         for call in driver.unanswered_calls() {
+            self.register_token(&exec, &call).await?;
             self.start_call(&mut calls, call);
         }
         let mut look_for_reports = !driver.awaited_tokens().is_empty();
