@@ -6,6 +6,7 @@
 //! the same after it was forwarded (the write happened, the client never heard), or a delay.
 //! Faults are counted by kind.
 
+use std::collections::VecDeque;
 use std::sync::Arc;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
@@ -74,6 +75,9 @@ struct State {
     rng: Mutex<u64>,
     counts: [AtomicU64; 6],
     requests: AtomicU64,
+    /// Faults for the next requests of an operation, in order (`None`: forwarded as is),
+    /// before any drawn at random.
+    scripts: Mutex<Vec<(String, VecDeque<Option<Fault>>)>>,
     client: Client<HttpConnector, Full<Bytes>>,
 }
 
@@ -85,6 +89,14 @@ impl State {
         *s ^= *s << 25;
         *s ^= *s >> 27;
         s.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    /// The scripted fault of the next request of `target`'s operation, if one is scripted.
+    fn scripted(&self, target: Option<&str>) -> Option<Option<Fault>> {
+        let op = target?.rsplit('.').next()?;
+        let mut scripts = self.scripts.lock().unwrap();
+        let (_, queue) = scripts.iter_mut().find(|(o, q)| o == op && !q.is_empty())?;
+        queue.pop_front()
     }
 
     fn pick(&self) -> Option<(Fault, u64)> {
@@ -127,6 +139,7 @@ impl FaultProxy {
             rng: Mutex::new(seed | 1),
             counts: Default::default(),
             requests: AtomicU64::new(0),
+            scripts: Mutex::default(),
             client: Client::builder(TokioExecutor::new()).build_http(),
         });
         let shared = state.clone();
@@ -153,6 +166,16 @@ impl FaultProxy {
         self.state.rate_ppm.store(ppm, Ordering::Relaxed);
     }
 
+    /// The next requests of DynamoDB operation `op` (`PutItem`, `GetItem`...) meet `faults`
+    /// in order (`None`: that one passes); others go on as before.
+    pub fn script(&self, op: &str, faults: &[Option<Fault>]) {
+        self.state
+            .scripts
+            .lock()
+            .unwrap()
+            .push((op.to_owned(), faults.iter().copied().collect()));
+    }
+
     /// Faults injected so far, by kind.
     pub fn counts(&self) -> Vec<(Fault, u64)> {
         Fault::ALL
@@ -176,12 +199,15 @@ async fn handle(state: &State, req: Request<Incoming>) -> Result<Response<Full<B
     state.requests.fetch_add(1, Ordering::Relaxed);
     let (parts, body) = req.into_parts();
     let body = body.collect().await.map_err(|_| Dropped)?.to_bytes();
-    let fault = state.pick();
+    let target = parts
+        .headers
+        .get("x-amz-target")
+        .and_then(|v| v.to_str().ok());
+    let fault = match state.scripted(target) {
+        Some(scripted) => scripted.map(|kind| (kind, MAX_DELAY_MS)),
+        None => state.pick(),
+    };
     if let Some((kind, _)) = fault {
-        let target = parts
-            .headers
-            .get("x-amz-target")
-            .and_then(|v| v.to_str().ok());
         tracing::info!(?kind, target, "fault injected");
         state.counts[Fault::ALL.iter().position(|f| *f == kind).unwrap()]
             .fetch_add(1, Ordering::Relaxed);
