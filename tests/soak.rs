@@ -12,7 +12,7 @@
 mod common;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
@@ -132,6 +132,10 @@ States:
     End: true
 ";
 
+/// What a retry may answer when the try that failed had done its work: the execution had
+/// started (and ended), the report was stored. The soak then checks the work itself.
+const TOOK_EFFECT: [&str; 2] = ["ExecutionAlreadyExists", "TaskAlreadyCompleted"];
+
 /// The kinds of execution, round robin.
 const KINDS: [&str; 6] = ["loop", "wait", "http", "flaky", "callback", "parent"];
 
@@ -147,6 +151,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 struct Tally {
     /// Caller retries by the error code that caused them.
     retried: Mutex<BTreeMap<String, u64>>,
+    /// Retried calls answered that their earlier try had taken effect, by code.
+    took_effect: Mutex<BTreeMap<String, u64>>,
     /// Answers callers got that were neither success nor retryable: wrong answers.
     wrong: Mutex<Vec<String>>,
     deliveries: AtomicU64,
@@ -194,7 +200,8 @@ impl Dispatcher for Doubling {
 }
 
 /// Calls the API, retrying retryable errors (with a short backoff); answers the final
-/// answer, and records every retry and every wrong answer.
+/// answer, and records every retry and every wrong answer. A retry answered with one of
+/// [`TOOK_EFFECT`] counts as success (the work itself is checked at the end).
 async fn call(svc: &Service, tally: &Tally, params: &[(&str, &str)]) -> (u16, Value) {
     for attempt in 0..60u64 {
         let (status, body) = common::call(svc, params).await;
@@ -202,6 +209,10 @@ async fn call(svc: &Service, tally: &Tally, params: &[(&str, &str)]) -> (u16, Va
             return (status, body);
         }
         let code = body["Code"].as_str().unwrap_or("").to_owned();
+        if attempt > 0 && TOOK_EFFECT.contains(&code.as_str()) {
+            *tally.took_effect.lock().unwrap().entry(code).or_default() += 1;
+            return (200, body);
+        }
         if !RETRYABLE.contains(&code.as_str()) {
             return (status, body);
         }
@@ -285,7 +296,7 @@ fn case(w: &World, kind: &str, i: usize, name: &str) -> (Value, Value) {
 }
 
 /// Reports every callback the task server has seen, once each, through the API.
-async fn reporter(w: Arc<World>, stop: Arc<tokio::sync::Notify>) {
+async fn reporter(w: Arc<World>, stop: Arc<AtomicBool>) {
     let mut done = HashSet::new();
     loop {
         for seen in w.server.seen() {
@@ -310,23 +321,23 @@ async fn reporter(w: Arc<World>, stop: Arc<tokio::sync::Notify>) {
                     .push(format!("report: {body}"));
             }
         }
-        tokio::select! {
-            _ = stop.notified() => return,
-            _ = tokio::time::sleep(Duration::from_millis(100)) => {}
+        if stop.load(Ordering::Relaxed) {
+            return;
         }
+        tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
 
 /// Runs the sweep as the schedule does, faults and all.
-async fn sweeper(w: Arc<World>, stop: Arc<tokio::sync::Notify>) {
+async fn sweeper(w: Arc<World>, stop: Arc<AtomicBool>) {
     loop {
         if w.svc.sweep().await.is_err() {
             w.tally.sweeps_failed.fetch_add(1, Ordering::Relaxed);
         }
-        tokio::select! {
-            _ = stop.notified() => return,
-            _ = tokio::time::sleep(Duration::from_millis(500)) => {}
+        if stop.load(Ordering::Relaxed) {
+            return;
         }
+        tokio::time::sleep(Duration::from_millis(500)).await;
     }
 }
 
@@ -434,7 +445,7 @@ async fn soak_under_store_faults() {
     let began = Instant::now();
     let w = Arc::new(world(seed).await);
     w.proxy.set_rate(rate);
-    let stop = Arc::new(tokio::sync::Notify::new());
+    let stop = Arc::new(AtomicBool::new(false));
     let side = [
         tokio::spawn(reporter(w.clone(), stop.clone())),
         tokio::spawn(sweeper(w.clone(), stop.clone())),
@@ -456,12 +467,9 @@ async fn soak_under_store_faults() {
     await_ends(&w, &accepted).await;
     // Judging reads go to moto without faults.
     w.proxy.set_rate(0.0);
-    for _ in &side {
-        stop.notify_waiters();
-    }
+    stop.store(true, Ordering::Relaxed);
     for s in side {
-        stop.notify_one();
-        let _ = s.await;
+        s.await.unwrap();
     }
     let faults = w.proxy.counts();
     let (lost, doubled, wrong_outputs) = judge(&w, &accepted).await;
@@ -490,6 +498,8 @@ async fn soak_under_store_faults() {
         "| caller retries | {} {retried:?} |",
         retried.values().sum::<u64>()
     );
+    let took_effect = w.tally.took_effect.lock().unwrap().clone();
+    eprintln!("| retries answering that the failed try had taken effect | {took_effect:?} |");
     eprintln!(
         "| continuation deliveries (2 per dispatch) / failed | {} / {} |",
         w.tally.deliveries.load(Ordering::Relaxed),

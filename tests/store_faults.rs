@@ -139,7 +139,10 @@ async fn a_lease_whose_answer_was_lost_is_held() {
     w.proxy.script("PutItem", &[RESET_AFTER]);
     let continued = w.svc.continue_execution(&pending[0], "inv").await.unwrap();
     assert_eq!(w.proxy.faults(), 1);
-    assert!(matches!(continued, Continued::Drove { .. }), "{continued:?}");
+    assert!(
+        matches!(continued, Continued::Drove { .. }),
+        "{continued:?}"
+    );
     let done = common::describe(&w.svc, "nap", "e").await;
     assert_eq!(done["Status"], "Succeeded", "{done}");
 }
@@ -229,21 +232,35 @@ async fn faults_past_the_retries_are_retryable_errors() {
     ] {
         w.proxy.script("GetItem", &vec![Some(fault); tries]);
         let (got, body) = call(&w.svc, &describe).await;
-        assert_eq!((got, body["Code"].as_str()), (status, Some(code)), "{fault:?}: {body}");
+        assert_eq!(
+            (got, body["Code"].as_str()),
+            (status, Some(code)),
+            "{fault:?}: {body}"
+        );
         let again = ok(&w.svc, &describe).await;
         assert_eq!(again["Status"], "Succeeded");
     }
     // Faults before the execution exists: StartExecution fails retryably, then starts.
-    w.proxy.script("PutItem", &vec![Some(Fault::InternalError); tries]);
+    w.proxy
+        .script("PutItem", &vec![Some(Fault::InternalError); tries]);
     let start = [
         ("Action", "StartExecution"),
         ("FlowName", "pass"),
         ("ExecutionName", "late"),
     ];
     let (got, body) = call(&w.svc, &start).await;
-    assert_eq!((got, body["Code"].as_str()), (500, Some("InternalServerError")), "{body}");
+    assert_eq!(
+        (got, body["Code"].as_str()),
+        (500, Some("InternalServerError")),
+        "{body}"
+    );
     let started = ok(&w.svc, &start).await;
     assert_eq!(started["Status"], "Succeeded", "{started}");
-    let stored = w.store.get_execution("pass", "late").await.unwrap().unwrap();
+    let stored = w
+        .store
+        .get_execution("pass", "late")
+        .await
+        .unwrap()
+        .unwrap();
     assert_eq!(stored.status, ExecutionStatus::Succeeded);
 }
