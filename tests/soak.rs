@@ -10,6 +10,8 @@
 //! soak` runs 500), `FNF_SOAK_FAULT_RATE` (default 0.10), `FNF_SOAK_SEED`.
 
 mod common;
+#[path = "soak/flows.rs"]
+mod flows;
 
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -41,96 +43,6 @@ const RETRYABLE: [&str; 3] = [
     "ResourceThrottled",
     "ServiceUnavailable",
 ];
-
-const WAIT: &str = "\
-Type: StateMachine
-SpecVersion: v1
-Name: wait
-StartAt: nap
-States:
-  - Type: Wait
-    Name: nap
-    Seconds: 1
-    Next: done
-  - Type: Pass
-    Name: done
-    OutputConstructor:
-      k.$: $Input.k
-      waited: true
-    End: true
-";
-
-const HTTP: &str = "\
-Type: StateMachine
-SpecVersion: v1
-Name: http
-StartAt: call
-States:
-  - Type: Task
-    Name: call
-    Action: HTTP:Request
-    Parameters:
-      url.$: $Input.url
-      method: POST
-      body:
-        k.$: $Input.k
-    Retry:
-      - Errors: [HTTP.ServerError]
-        IntervalSeconds: 1
-        MaxAttempts: 3
-    OutputConstructor:
-      body.$: $Output.Body
-    End: true
-";
-
-const CALLBACK: &str = "\
-Type: StateMachine
-SpecVersion: v1
-Name: callback
-StartAt: ask
-States:
-  - Type: Task
-    Name: ask
-    Action: HTTP:Request
-    TaskMode: WaitForCustomCallback
-    Parameters:
-      url.$: $Input.url
-      method: POST
-      body:
-        callback: true
-        k.$: $Input.k
-    End: true
-";
-
-const CHILD: &str = "\
-Type: StateMachine
-SpecVersion: v1
-Name: child
-StartAt: answer
-States:
-  - Type: Pass
-    Name: answer
-    OutputConstructor:
-      k.$: $Input.k
-      child: true
-    End: true
-";
-
-const PARENT: &str = "\
-Type: StateMachine
-SpecVersion: v1
-Name: parent
-StartAt: run child
-States:
-  - Type: Task
-    Name: run child
-    Action: FNF:StartExecution
-    TaskMode: WaitForSystemCallback
-    Parameters:
-      FlowName: child
-      Input.$: $Input
-    End: true
-";
 
 /// What a retry may answer when the try that failed had done its work: the execution had
 /// started (and ended), the report was stored. The soak then checks the work itself.
@@ -251,12 +163,12 @@ async fn world(seed: u64) -> World {
     let _ = dispatcher.svc.set(svc.clone());
     for (name, definition) in [
         ("loop", common::COUNTER_LOOP),
-        ("wait", WAIT),
-        ("http", HTTP),
-        ("flaky", HTTP),
-        ("callback", CALLBACK),
-        ("child", CHILD),
-        ("parent", PARENT),
+        ("wait", flows::WAIT),
+        ("http", flows::HTTP),
+        ("flaky", flows::HTTP),
+        ("callback", flows::CALLBACK),
+        ("child", flows::CHILD),
+        ("parent", flows::PARENT),
     ] {
         common::create_flow(&svc, name, definition, "DEFAULT").await;
     }
