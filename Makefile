@@ -3,7 +3,7 @@ CARGO ?= cargo
 ADDR ?= 127.0.0.1:8080
 BIN := target/debug/fnf-lambda
 
-.PHONY: run test test-rust test-sdk test-lambda lint fmt-check clippy fuzz bench measure release venv clean
+.PHONY: run test test-rust test-sdk test-lambda lint fmt-check clippy fuzz soak bench measure release venv clean
 
 ## Build and start the service locally on $(ADDR) with the embedded store (./.fnf-data).
 run:
@@ -44,6 +44,15 @@ fuzz:
 	CARGO_PROFILE_FUZZ_PANIC=unwind CARGO_PROFILE_FUZZ_DEBUG_ASSERTIONS=true \
 	CARGO_PROFILE_FUZZ_OVERFLOW_CHECKS=true FNF_FUZZ_CASES=$(FUZZ_CASES) FNF_FUZZ_SEED=$(FUZZ_SEED) \
 	$(CARGO) test --profile fuzz --test fuzz -- --nocapture
+
+## The store-fault soak of tests/soak.rs at full size: SOAK_EXECUTIONS executions (`make
+## test` runs 80) on moto behind the fault proxy at SOAK_FAULT_RATE, every continuation
+## delivered twice; prints the table of executions, faults by kind, retries, lost, doubled.
+SOAK_EXECUTIONS ?= 500
+SOAK_FAULT_RATE ?= 0.10
+soak: venv
+	FNF_SOAK_EXECUTIONS=$(SOAK_EXECUTIONS) FNF_SOAK_FAULT_RATE=$(SOAK_FAULT_RATE) \
+	./scripts/with-moto.sh $(CARGO) test --test soak -- --nocapture
 
 ## The binary under `cargo lambda watch` (function URL and sample events) against moto.
 test-lambda:

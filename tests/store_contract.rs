@@ -407,8 +407,15 @@ async fn large_checkpoints_round_trip(store: Arc<dyn Store>) {
         ..e.clone()
     };
     store.update_execution(&next, 1).await.unwrap();
+    // The same write again finds itself stored (a retry whose first answer was lost); any
+    // other write at that version is refused.
+    store.update_execution(&next, 1).await.unwrap();
+    let other = ExecutionRecord {
+        lease_owner: Some("another invocation".into()),
+        ..next.clone()
+    };
     assert!(matches!(
-        store.update_execution(&next, 1).await,
+        store.update_execution(&other, 1).await,
         Err(StoreError::ConditionFailed)
     ));
     assert_eq!(

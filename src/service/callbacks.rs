@@ -117,6 +117,7 @@ impl Service {
             return Ok(Err(Refused::Unknown));
         };
         if record.result.is_some() {
+            self.wake_if_waiting(&record).await?;
             return Ok(Err(Refused::Completed(
                 "the task's result was already reported",
             )));
@@ -150,6 +151,34 @@ impl Service {
         tracing::info!(flow = %exec.flow, execution = %exec.name, task = %record.task_id, "task result reported");
         self.wake(&record.flow, &record.execution).await?;
         Ok(Ok(()))
+    }
+
+    /// A report repeated (by a caller whose first try failed after the result was stored,
+    /// before the execution was woken) wakes the execution still waiting on that result:
+    /// otherwise it would sleep until its task's timeout, or a year without one.
+    async fn wake_if_waiting(&self, record: &TokenRecord) -> Result<(), FnfError> {
+        let exec = self
+            .store
+            .view_execution(&record.flow, &record.execution)
+            .await?;
+        let Some(exec) = exec.filter(|e| !e.status.is_ended()) else {
+            return Ok(());
+        };
+        let parked = exec.lease_owner.is_none() && exec.due_ms > Some(self.clock.now_ms());
+        if parked && exec.checkpoint.is_some() {
+            // The checkpoint is read only for a parked execution, the rare case.
+            let Some(full) = self
+                .store
+                .get_execution(&record.flow, &record.execution)
+                .await?
+            else {
+                return Ok(());
+            };
+            if still_awaits(&full, &record.task_id) {
+                self.wake(&record.flow, &record.execution).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Makes an execution nobody drives now due at once (so neither its continuation nor the

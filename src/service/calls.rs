@@ -93,10 +93,11 @@ impl Service {
                     TaskResult::Succeeded(started_child(&exec))
                 }
                 Ok(_) => TaskResult::Succeeded(Value::Object(Default::default())),
-                // The child ran before (this call is a repeat): it has reported already.
-                Err(FnfError::ExecutionAlreadyExists { .. })
-                    if req.mode != TaskMode::RequestComplete =>
-                {
+                // The child ran before (this call is a repeat): it has reported already, or
+                // (it ended in the call that timed out) its result waits on the token.
+                Err(
+                    FnfError::ExecutionAlreadyExists { .. } | FnfError::TaskAlreadyCompleted(_),
+                ) if req.mode != TaskMode::RequestComplete => {
                     TaskResult::Succeeded(Value::Object(Default::default()))
                 }
                 // A derived name is this very call's child: the call is made again (its

@@ -95,8 +95,11 @@ impl Service {
         // `exec.history_bytes` when the buffered events started: what they weigh is the rest.
         let mut flushed_bytes = exec.history_bytes;
         let mut calls = Calls::new();
-        // Calls a crashed or parked invocation left unanswered are made again (same keys).
+        // Calls a crashed or parked invocation left unanswered are made again (same keys),
+        // their tokens stored first: that invocation may have ended between storing the call
+        // and its token (a repeated store of a token changes nothing).
         for call in driver.unanswered_calls() {
+            self.register_token(&exec, &call).await?;
             self.start_call(&mut calls, call, exec.depth);
         }
         let mut look_for_reports = !driver.awaited_tokens().is_empty();

@@ -3,6 +3,7 @@
 //! `FNF_TEST_DYNAMODB_ENDPOINT`; every test gets its own table.
 #![allow(dead_code)]
 
+pub mod fault_proxy;
 pub mod process;
 pub mod task_servers;
 
@@ -61,11 +62,18 @@ static TABLES: AtomicU64 = AtomicU64::new(0);
 
 /// A DynamoDB store on a fresh table of the moto server.
 pub async fn dynamo_store() -> DynamoStore {
+    dynamo_store_via(&dynamodb_endpoint()).await
+}
+
+/// A DynamoDB store on a fresh table, reached at `endpoint` (moto, or a proxy in front of it).
+pub async fn dynamo_store_via(endpoint: &str) -> DynamoStore {
     let config = aws_sdk_dynamodb::Config::builder()
         .http_client(fnf_lambda::aws::https_client())
         .behavior_version(BehaviorVersion::latest())
         .region(Region::new("us-east-1"))
-        .endpoint_url(dynamodb_endpoint())
+        .endpoint_url(endpoint)
+        // The service's own retry settings (`FNF_STORE_MAX_ATTEMPTS`), as `from_env` builds.
+        .retry_config(fnf_lambda::store::dynamo::retry_config())
         .credentials_provider(Credentials::new("test", "test", None, None, "tests"))
         .build();
     let table = format!(

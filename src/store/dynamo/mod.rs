@@ -3,6 +3,7 @@
 mod accounts;
 mod history;
 mod item;
+mod lost_answers;
 mod schema;
 mod slots;
 mod spill;
@@ -31,6 +32,8 @@ pub struct DynamoStore {
     client: Client,
     table: String,
 }
+
+pub use lost_answers::{DEFAULT_MAX_ATTEMPTS, MAX_ATTEMPTS_ENV, retry_config};
 
 /// Turns an SDK error into a store error by its code: a failed condition and throttling are
 /// answers, not outages, and must never surface as internal errors.
@@ -62,7 +65,10 @@ impl DynamoStore {
     /// `AWS_ENDPOINT_URL_DYNAMODB` redirects it to a local server.
     pub async fn from_env(table: impl Into<String>) -> DynamoStore {
         let config = crate::aws::sdk_config().await;
-        DynamoStore::new(Client::new(&config), table)
+        let config = aws_sdk_dynamodb::config::Builder::from(&config)
+            .retry_config(retry_config())
+            .build();
+        DynamoStore::new(Client::from_conf(config), table)
     }
 
     /// Writes `item` if `condition` holds; `:v` in the condition is bound to `expected`.
@@ -231,8 +237,13 @@ impl DynamoStore {
 #[async_trait]
 impl Store for DynamoStore {
     async fn create_flow(&self, flow: &FlowRecord) -> Result<(), StoreError> {
-        self.put_if(flow_to_item(flow), "attribute_not_exists(pk)", None)
+        match self
+            .put_if(flow_to_item(flow), "attribute_not_exists(pk)", None)
             .await
+        {
+            Err(StoreError::ConditionFailed) if self.holds_flow(flow).await? => Ok(()),
+            other => other,
+        }
     }
 
     async fn replace_flow(
@@ -303,18 +314,19 @@ impl Store for DynamoStore {
         };
         if let Some(PutItemError::ConditionalCheckFailedException(failed)) = err.as_service_error()
         {
-            if let Some(old) = failed.item() {
-                return Ok(Claim::Existing(Box::new(
-                    self.exec_with_checkpoint(old).await?,
-                )));
-            }
-            // Servers without ReturnValuesOnConditionCheckFailure: read the holder.
-            return match self.get(exec_key(&exec.flow, &exec.name)).await? {
-                Some(old) => Ok(Claim::Existing(Box::new(
-                    self.exec_with_checkpoint(&old).await?,
-                ))),
-                None => Err(StoreError::Backend("claimed execution vanished".into())),
+            let holder = match failed.item() {
+                Some(old) => self.exec_with_checkpoint(old).await?,
+                // Servers without ReturnValuesOnConditionCheckFailure: read the holder.
+                None => match self.get(exec_key(&exec.flow, &exec.name)).await? {
+                    Some(old) => self.exec_with_checkpoint(&old).await?,
+                    None => return Err(StoreError::Backend("claimed execution vanished".into())),
+                },
             };
+            // A retry of this very claim, whose first try was applied and its answer lost.
+            if Self::is_own_claim(exec, &holder) {
+                return Ok(Claim::Created);
+            }
+            return Ok(Claim::Existing(Box::new(holder)));
         }
         Err(classify(err))
     }
@@ -325,8 +337,13 @@ impl Store for DynamoStore {
         expected_version: u64,
     ) -> Result<(), StoreError> {
         let item = self.execution_item(exec).await?;
-        self.put_if(item, "version = :v", Some(expected_version))
+        match self
+            .put_if(item, "version = :v", Some(expected_version))
             .await
+        {
+            Err(StoreError::ConditionFailed) if self.holds_execution(exec).await? => Ok(()),
+            other => other,
+        }
     }
 
     async fn get_execution(
@@ -348,7 +365,8 @@ impl Store for DynamoStore {
         due_ms: i64,
     ) -> Result<(), StoreError> {
         // One UpdateItem: the item's other attributes (and a checkpoint's parts) stay as they are.
-        self.client
+        let result = self
+            .client
             .update_item()
             .table_name(&self.table)
             .set_key(Some(exec_key(flow, name)))
@@ -363,8 +381,17 @@ impl Store for DynamoStore {
             .expression_attribute_values(":shard", s(item::due_shard(flow, name)))
             .send()
             .await
-            .map_err(classify)?;
-        Ok(())
+            .map_err(classify);
+        match result {
+            Err(StoreError::ConditionFailed)
+                if self
+                    .made_due(flow, name, expected_version + 1, due_ms)
+                    .await? =>
+            {
+                Ok(())
+            }
+            other => other.map(drop),
+        }
     }
 
     async fn view_execution(
