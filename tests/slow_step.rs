@@ -4,7 +4,8 @@
 //! the sweep found the lease expired while the step ran and sent a second driver (a take-over,
 //! an abandoned invocation counted). Now a step yields after its work quota and the run loop
 //! parks on time: no take-over, the execution ends once, its history has every event once.
-//! On both stores, with `serve` as a process (its log tells take-overs).
+//! On both stores, with `serve` as a process (its log tells take-overs). And a slow setup (the
+//! claim answered late) does not leave the lease shorter than the budget: it is renewed.
 
 mod common;
 
@@ -194,4 +195,62 @@ fn embedded_store_runs_each_slow_step_once() {
 fn dynamodb_store_runs_each_slow_step_once() {
     let (args, envs) = dynamodb_args("fnf-slow");
     slow_steps_run_once(args, envs);
+}
+
+/// StartExecution's claim answers 2 s late (a throttled store, the SDK retrying): its lease
+/// (taken for the 5.5 s budget plus a 1 s margin before the claim) would end while the
+/// execution, asleep in place in a 5 s Wait inside its budget, is still driven; a sweep then
+/// would hand it to a second driver. The lease is renewed at the start of the run instead.
+async fn slow_claim_keeps_its_lease(backend: common::Backend) {
+    use std::sync::Arc;
+    use std::sync::atomic::Ordering;
+
+    use fnf_lambda::clock::SystemClock;
+    use fnf_lambda::service::{Budgets, Service};
+
+    let (store, _guard) = common::store(backend).await;
+    let counting = Arc::new(common::Counting::new(store));
+    let recorder = Arc::new(common::Recorder::default());
+    let budgets = Budgets {
+        response_ms: 5_500,
+        invocation_ms: 5_500,
+        lease_margin_ms: 1_000,
+    };
+    let svc = Service::new(counting.clone(), Arc::new(SystemClock))
+        .with_continuations(recorder.clone(), budgets);
+    let wait = "Type: StateMachine\nSpecVersion: v1\nName: w\nStartAt: w\nStates:\n  - Type: Wait\n    Name: w\n    Seconds: 5\n    End: true\n";
+    common::create_flow(&svc, "w", wait, "DEFAULT").await;
+    counting.claim_delay_ms.store(2_000, Ordering::SeqCst);
+    let starting = {
+        let svc = svc.clone();
+        tokio::spawn(async move { common::start(&svc, "w", "e", json!({})).await })
+    };
+    // 6.8 s after the start: past the lease as first taken (6.5 s), inside the renewed one.
+    tokio::time::sleep(Duration::from_millis(6_800)).await;
+    let swept = svc.sweep().await.unwrap();
+    assert_eq!(
+        swept,
+        0,
+        "the sweep found the lease expired: {:?}",
+        recorder.take()
+    );
+    let started = starting.await.unwrap();
+    assert_eq!(started["Status"], "Succeeded", "{started}");
+    let record = counting
+        .inner
+        .get_execution("w", "e")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(record.abandoned, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn embedded_store_renews_a_lease_a_slow_claim_shortened() {
+    slow_claim_keeps_its_lease(common::Backend::Embedded).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dynamodb_store_renews_a_lease_a_slow_claim_shortened() {
+    slow_claim_keeps_its_lease(common::Backend::Dynamo).await;
 }
