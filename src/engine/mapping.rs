@@ -239,6 +239,14 @@ impl<'a> Env<'a> {
     }
 }
 
+impl Drop for Env<'_> {
+    /// What this state's regular expressions spent is work of the `advance` call (`work`).
+    fn drop(&mut self) {
+        let spent = expr::max_regex_steps().saturating_sub(self.regex_steps.get());
+        super::work::spend(spent);
+    }
+}
+
 impl expr::Scope for Env<'_> {
     fn root(&self, root: RootName) -> Option<&Value> {
         match root {
@@ -302,5 +310,6 @@ pub(super) fn check_size(what: &str, data: &Value) -> Result<(), String> {
         ));
     }
     super::meter::count(size);
+    super::work::spend(size as u64);
     Ok(())
 }

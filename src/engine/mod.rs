@@ -12,6 +12,7 @@ mod recovery;
 mod run;
 mod state;
 mod task;
+mod work;
 
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -25,6 +26,7 @@ pub use mapping::kind_of;
 use mapping::{Env, check_size};
 pub use meter::{MAX_STATE_BYTES, STATE_TOO_LARGE_ERROR};
 use run::{Rt, Step, Thread};
+pub use work::{DEFAULT_STEP_WORK, set_step_work, step_work};
 
 type Object = Map<String, Value>;
 
@@ -186,7 +188,7 @@ pub fn start(_flow: &Flow, input: Map<String, Value>) -> Checkpoint {
 
 /// Run until the flow finishes, nothing can move without time passing or task results, or
 /// `max_transitions` states were entered in this call (0 counts as 1 so every call makes
-/// progress).
+/// progress), or this call did its work quota (`work`: it yields before the next state).
 pub fn advance(
     flow: &Flow,
     cp: &mut Checkpoint,
@@ -195,6 +197,7 @@ pub fn advance(
     max_transitions: u32,
 ) -> Progress {
     meter::begin(cp.grown);
+    work::begin();
     let progress = advance_metered(flow, cp, ctx, now_ms, max_transitions);
     cp.grown = meter::end();
     progress

@@ -165,11 +165,13 @@ impl Rt<'_> {
             let act = std::mem::replace(&mut th.act, Act::Enter);
             let step = match act {
                 Act::Enter => {
-                    // Stop to let `advance` measure the live state when it grew (`meter`).
-                    if self.used >= self.budget || super::meter::due() {
+                    // Stop to let `advance` measure the live state when it grew (`meter`),
+                    // or to hand time back to the caller when this call did its work (`work`).
+                    if self.used >= self.budget || super::meter::due() || super::work::used_up() {
                         return Step::Budget;
                     }
                     self.used += 1;
+                    super::work::transition();
                     self.log.transitions += 1;
                     self.event(EventKind::StepEntered, &state.name, Value::Null);
                     self.enter(scope, state, th)

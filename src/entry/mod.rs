@@ -126,11 +126,15 @@ fn env_count(name: &str, default: u64) -> u64 {
     })
 }
 
-/// `FNF_REGEX_MAX_STEPS`: the step budget of `regexMatchString` per state (serve, Lambda and
-/// `fnf-lambda run` alike).
+/// `FNF_REGEX_MAX_STEPS`: the step budget of `regexMatchString` per state, and
+/// `FNF_STEP_WORK`: the work quota of one engine step (serve, Lambda and `fnf-lambda run`
+/// alike).
 pub fn regex_budget_from_env() {
     if let Some(steps) = env_ms("FNF_REGEX_MAX_STEPS") {
         crate::flow::expr::set_max_regex_steps(steps as u64);
+    }
+    if let Some(units) = env_ms("FNF_STEP_WORK") {
+        crate::engine::set_step_work(units as u64);
     }
 }
 

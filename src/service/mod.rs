@@ -17,6 +17,7 @@ mod describe_flow_alias;
 mod flow_cache;
 mod forks;
 mod get_execution_history;
+mod lease;
 mod list_executions;
 mod list_flow_aliases;
 mod list_flow_versions;

@@ -88,7 +88,13 @@ impl Service {
         mut driver: Driver<'_>,
         budget_ms: i64,
     ) -> Result<ExecutionRecord, FnfError> {
-        let deadline = self.clock.now_ms().saturating_add(budget_ms);
+        let started = self.clock.now_ms();
+        let deadline = started.saturating_add(budget_ms);
+        // A slow setup may have left the lease shorter than the budget (`lease`).
+        exec = match self.keep_lease(exec, started, deadline).await? {
+            Saved::Held(exec) => exec,
+            Saved::Lost(stored) => return Ok(stored),
+        };
         let times_out_at = exec.started_ms.saturating_add(self.execution_timeout_ms);
         let limits = self.execution_limits().await?;
         let mut events = Vec::new();

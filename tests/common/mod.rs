@@ -240,6 +240,9 @@ pub struct Counting {
     pub inner: Arc<dyn Store>,
     pub writes: AtomicU64,
     pub refused: AtomicU64,
+    /// How long a claim's answer takes besides the store's own time (a throttled DynamoDB
+    /// with the SDK retrying), in ms.
+    pub claim_delay_ms: AtomicU64,
 }
 
 impl Counting {
@@ -248,6 +251,7 @@ impl Counting {
             inner,
             writes: AtomicU64::new(0),
             refused: AtomicU64::new(0),
+            claim_delay_ms: AtomicU64::new(0),
         }
     }
 
@@ -297,6 +301,10 @@ impl Store for Counting {
     ) -> Result<fnf_lambda::store::Claim, fnf_lambda::store::StoreError> {
         let r = self.inner.claim_execution(e).await;
         self.count(&r);
+        let delay = self.claim_delay_ms.load(Ordering::Relaxed);
+        if delay > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(delay)).await;
+        }
         r
     }
     async fn update_execution(
