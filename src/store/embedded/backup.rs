@@ -114,7 +114,8 @@ fn copy_and_check(from: &Path, partial: &Path, source: &Summary) -> Result<(), B
         path: partial.display().to_string(),
         detail,
     };
-    let db = integrity::open_checked(partial, false, super::DEFAULT_CACHE_BYTES).map_err(|e| mismatch(e.to_string()))?;
+    let db = integrity::open_checked(partial, false, super::DEFAULT_CACHE_BYTES)
+        .map_err(|e| mismatch(e.to_string()))?;
     let copy = summarize(&db, partial).map_err(|e| mismatch(e.to_string()))?;
     if copy.store_id != source.store_id || copy.tables != source.tables {
         return Err(mismatch(format!(
@@ -171,7 +172,8 @@ fn copy_and_verify_backup(
         dir: dir.display().to_string(),
         detail,
     };
-    let db = integrity::open_checked(partial, false, super::DEFAULT_CACHE_BYTES).map_err(|e| bad(open_detail(e)))?;
+    let db = integrity::open_checked(partial, false, super::DEFAULT_CACHE_BYTES)
+        .map_err(|e| bad(open_detail(e)))?;
     let identity = integrity::read_identity(&db).map_err(|e| bad(e.to_string()))?;
     let (_, created_ms) = match identity {
         Some(identity) => identity,
