@@ -258,7 +258,9 @@ async fn ten_thousand_transitions_across_continuations() {
     let budgets = Budgets {
         response_ms: 1,
         invocation_ms: 1,
-        lease_margin_ms: 1_000,
+        // A margin far beyond any write's time: a slow lease write on a loaded machine
+        // must not make the lease come out short and renewed (one more write).
+        lease_margin_ms: 30_000,
     };
     let svc = Service::new(Arc::new(store.clone()), Arc::new(SystemClock))
         .with_fork_limits(NO_RUNNING_LIMIT)
