@@ -264,3 +264,40 @@ async fn faults_past_the_retries_are_retryable_errors() {
         .unwrap();
     assert_eq!(stored.status, ExecutionStatus::Succeeded);
 }
+
+/// A driving write whose faults outlast the store's own tries is tried again for a few rounds
+/// rather than left to a take-over (which would make the calls in flight again): StartExecution
+/// answers, and the execution is parked, handed back, with its continuation sent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_driving_write_outlasts_a_burst_past_the_store_retries() {
+    let w = world().await;
+    create_flow(&w.svc, "nap", NAP, "DEFAULT").await;
+    let tries = fnf_lambda::store::dynamo::DEFAULT_MAX_ATTEMPTS as usize;
+    // The first PutItem claims the name; the park's write (a conditional PutItem) meets
+    // more faults in a row than the store tries.
+    let mut faults = vec![None];
+    faults.extend(vec![Some(Fault::InternalError); tries + 2]);
+    w.proxy.script("PutItem", &faults);
+    let (status, started) = call(
+        &w.svc,
+        &[
+            ("Action", "StartExecution"),
+            ("FlowName", "nap"),
+            ("ExecutionName", "e"),
+        ],
+    )
+    .await;
+    assert_eq!(w.proxy.faults(), tries as u64 + 2, "{started}");
+    assert_eq!(
+        (status, &started["Status"]),
+        (200, &json!("Running")),
+        "{started}"
+    );
+    let parked = w.store.get_execution("nap", "e").await.unwrap().unwrap();
+    assert_eq!(
+        parked.lease_owner, None,
+        "handed back, not left to a take-over"
+    );
+    assert!(parked.checkpoint.is_some());
+    assert_eq!(w.recorder.take().len(), 1, "its continuation was sent");
+}

@@ -29,6 +29,12 @@ const MAX_KEPT_HISTORY_BYTES: usize = 16 * 1024;
 /// An event's bytes besides its text fields, kept: id, times, punctuation.
 const KEPT_EVENT_OVERHEAD: usize = 48;
 
+/// Rounds of a driving write (each the store's own retries, `FNF_STORE_MAX_ATTEMPTS`) before
+/// the invocation gives up: at 8 tries a round, three rounds ride out about 7 s of outage.
+const DRIVEN_WRITE_ROUNDS: u32 = 3;
+/// Pause before the second round; the third waits twice as long.
+const DRIVEN_WRITE_PAUSE_MS: u64 = 500;
+
 /// What a checkpoint write found.
 pub(super) enum Saved {
     /// Stored; this invocation still holds the lease at the new version.
@@ -145,7 +151,7 @@ impl Service {
         let expected = exec.version;
         exec.version += 1;
         exec.checkpoint = Some(checkpoint);
-        match self.store.update_execution(&exec, expected).await {
+        match self.update_driven(&exec, expected).await {
             Ok(()) => Ok(Saved::Held(exec)),
             Err(StoreError::ConditionFailed) => {
                 tracing::info!(flow = %exec.flow, execution = %exec.name, "fenced off: the execution moved on without this invocation");
@@ -251,7 +257,7 @@ impl Service {
         expected: u64,
         what: &str,
     ) -> Result<ExecutionRecord, FnfError> {
-        match self.store.update_execution(&exec, expected).await {
+        match self.update_driven(&exec, expected).await {
             Ok(()) => {
                 tracing::info!(flow = %exec.flow, execution = %exec.name, status = exec.status.as_str(), version = exec.version, "{what}");
                 Ok(exec)
@@ -264,6 +270,30 @@ impl Service {
                     .ok_or(FnfError::Internal)
             }
             Err(e) => Err(e.into()),
+        }
+    }
+}
+
+impl Service {
+    /// A driving invocation's fenced write, tried again for a few rounds after the store's own
+    /// retries give up on a throttle or an outage: giving up would leave the execution to a
+    /// take-over, which makes its calls in flight again (a task call twice for one attempt).
+    /// Repeating is safe: a write that was applied is recognized by the store, and one that
+    /// comes after a take-over is fenced off.
+    async fn update_driven(&self, exec: &ExecutionRecord, expected: u64) -> Result<(), StoreError> {
+        let mut round = 1;
+        loop {
+            match self.store.update_execution(exec, expected).await {
+                Err(e @ (StoreError::Throttled | StoreError::Backend(_)))
+                    if round < DRIVEN_WRITE_ROUNDS =>
+                {
+                    tracing::warn!(flow = %exec.flow, execution = %exec.name, round, error = %e, "a fenced write failed; trying again");
+                    let pause = DRIVEN_WRITE_PAUSE_MS.saturating_mul(u64::from(round));
+                    tokio::time::sleep(std::time::Duration::from_millis(pause)).await;
+                    round += 1;
+                }
+                other => return other,
+            }
         }
     }
 }
