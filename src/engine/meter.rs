@@ -69,7 +69,7 @@ pub(super) fn measure(state: &impl Serialize) -> Result<(), String> {
 }
 
 /// The length of `value` as JSON; counting stops once it passes `cap`.
-pub(super) fn json_len(value: &impl Serialize, cap: usize) -> usize {
+pub(crate) fn json_len(value: &impl Serialize, cap: usize) -> usize {
     struct Counter(usize, usize);
     impl std::io::Write for Counter {
         fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {

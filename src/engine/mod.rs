@@ -24,6 +24,7 @@ pub use events::{EventKind, HistoryEvent};
 use events::{Log, short};
 pub use mapping::kind_of;
 use mapping::{Env, check_size};
+pub(crate) use meter::json_len;
 pub use meter::{MAX_STATE_BYTES, STATE_TOO_LARGE_ERROR};
 use run::{Rt, Step, Thread};
 pub use work::{DEFAULT_STEP_WORK, set_step_work, step_work};

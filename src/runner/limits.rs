@@ -4,7 +4,8 @@
 //! the engine's checkpoint, history bytes in the execution's record (`history_bytes`). The
 //! service and `fnf-lambda run` apply the same caps.
 
-use crate::engine::{EventKind, HistoryEvent, Outcome};
+use crate::engine::{self, EventKind, HistoryEvent, Outcome};
+use crate::store::HistoryRecord;
 
 /// The error of an execution that went past one of its caps; the cause names which, its value
 /// and the setting. One name for both caps: the caller's remedy is the same (fix the loop or
@@ -29,8 +30,8 @@ pub const MAX_HISTORY_BYTES_ENV: &str = "FNF_MAX_HISTORY_BYTES";
 /// The account's overrides, as the account actions name them (0: no cap for the account).
 pub const MAX_TRANSITIONS_PARAM: &str = "MaxExecutionTransitions";
 pub const MAX_HISTORY_BYTES_PARAM: &str = "MaxHistoryBytes";
-/// An event's stored bytes besides its text fields: id, times, punctuation.
-pub const EVENT_OVERHEAD_BYTES: u64 = 48;
+/// An event's stored bytes besides its text fields (`HistoryRecord::OVERHEAD_BYTES`).
+pub const EVENT_OVERHEAD_BYTES: u64 = HistoryRecord::OVERHEAD_BYTES;
 
 /// One cap: its value (`None`: none) and the setting it comes from, for the cause.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -157,32 +158,15 @@ impl ExecutionLimits {
     }
 }
 
-/// What the store keeps of `e`, in bytes: its type, step name and detail (as JSON text), and
-/// a fixed overhead.
+/// What the store keeps of `e`, in bytes: [`HistoryRecord::stored_bytes`] of its record,
+/// counted without building the record (its detail is measured, not kept as text).
 pub fn event_bytes(e: &HistoryEvent) -> u64 {
     let detail = if e.detail.is_null() {
-        2 // "{}"
+        2 // stored as "{}"
     } else {
-        let mut counter = ByteCounter(0);
-        // Writing to a counter cannot fail; a value that did not serialize counts nothing.
-        let _ = serde_json::to_writer(&mut counter, &e.detail);
-        counter.0
+        engine::json_len(&e.detail, usize::MAX) as u64
     };
     (e.kind.as_str().len() + e.step_name.len()) as u64 + detail + EVENT_OVERHEAD_BYTES
-}
-
-/// Counts the bytes written to it, keeping none.
-struct ByteCounter(u64);
-
-impl std::io::Write for ByteCounter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0 += buf.len() as u64;
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
 }
 
 #[cfg(test)]

@@ -25,9 +25,7 @@ const CHECKPOINT_TOO_LARGE: &str = crate::engine::STATE_TOO_LARGE_ERROR;
 /// At most this much of an ending execution's history is kept in its final record: a 10-state
 /// flow's 22 events fit, and the record stays well within a DynamoDB item beside the largest
 /// definition, input and output.
-const MAX_KEPT_HISTORY_BYTES: usize = 16 * 1024;
-/// An event's bytes besides its text fields, kept: id, times, punctuation.
-const KEPT_EVENT_OVERHEAD: usize = 48;
+const MAX_KEPT_HISTORY_BYTES: u64 = 16 * 1024;
 
 /// Rounds of a driving write (each the store's own retries, `FNF_STORE_MAX_ATTEMPTS`) before
 /// the invocation gives up: at 8 tries a round, three rounds ride out about 7 s of outage.
@@ -214,10 +212,7 @@ impl Service {
         events: Vec<HistoryEvent>,
     ) -> Result<(), FnfError> {
         let records: Vec<HistoryRecord> = events.into_iter().map(history_record).collect();
-        let size: usize = records
-            .iter()
-            .map(|e| e.kind.len() + e.step_name.len() + e.detail.len() + KEPT_EVENT_OVERHEAD)
-            .sum();
+        let size: u64 = records.iter().map(HistoryRecord::stored_bytes).sum();
         if size <= MAX_KEPT_HISTORY_BYTES {
             exec.history = records;
             return Ok(());

@@ -122,7 +122,7 @@ pub struct ExecutionRecord {
     /// without authentication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub started_by: Option<String>,
-    /// History bytes the execution recorded so far (as `service::limits::event_bytes` counts
+    /// History bytes the execution recorded so far (as `runner::limits::event_bytes` counts
     /// them), against its cap; carried from one invocation to the next by the fenced writes.
     #[serde(default, skip_serializing_if = "is_zero_u64")]
     pub history_bytes: u64,
@@ -233,6 +233,17 @@ pub struct HistoryRecord {
     pub time_ms: i64,
     /// A JSON object as text.
     pub detail: String,
+}
+
+impl HistoryRecord {
+    /// An event's stored bytes besides its text fields: id, times, punctuation.
+    pub const OVERHEAD_BYTES: u64 = 48;
+
+    /// What the store keeps of this event, in bytes: its text fields and the overhead. The one
+    /// measure of history, for an execution's cap and for what its final record may keep.
+    pub fn stored_bytes(&self) -> u64 {
+        (self.kind.len() + self.step_name.len() + self.detail.len()) as u64 + Self::OVERHEAD_BYTES
+    }
 }
 
 /// A published version of a flow: the definition as it was when published, never changed.
