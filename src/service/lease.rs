@@ -11,7 +11,7 @@
 use super::Service;
 use super::settle::Saved;
 use crate::error::FnfError;
-use crate::store::{ExecutionRecord, StoreError};
+use crate::store::ExecutionRecord;
 
 impl Service {
     /// Renews `exec`'s lease when it would end less than half the margin after `deadline`
@@ -34,15 +34,7 @@ impl Service {
         exec.lease_until_ms = Some(until);
         // Should this invocation die, the sweep finds the execution when the lease expires.
         exec.due_ms = Some(until);
-        match self.store.update_execution(&exec, expected).await {
-            Ok(()) => Ok(Saved::Held(exec)),
-            Err(StoreError::ConditionFailed) => {
-                tracing::info!(flow = %exec.flow, execution = %exec.name, "fenced off: the execution moved on without this invocation");
-                let stored = self.store.get_execution(&exec.flow, &exec.name).await?;
-                Ok(Saved::Lost(stored.ok_or(FnfError::Internal)?))
-            }
-            Err(e) => Err(e.into()),
-        }
+        self.hold(exec, expected).await
     }
 }
 

@@ -149,15 +149,7 @@ impl Service {
         let expected = exec.version;
         exec.version += 1;
         exec.checkpoint = Some(checkpoint);
-        match self.update_driven(&exec, expected).await {
-            Ok(()) => Ok(Saved::Held(exec)),
-            Err(StoreError::ConditionFailed) => {
-                tracing::info!(flow = %exec.flow, execution = %exec.name, "fenced off: the execution moved on without this invocation");
-                let stored = self.store.get_execution(&exec.flow, &exec.name).await?;
-                Ok(Saved::Lost(stored.ok_or(FnfError::Internal)?))
-            }
-            Err(e) => Err(e.into()),
-        }
+        self.hold(exec, expected).await
     }
 
     /// Checkpoints the execution, due at `due_ms`, and dispatches its continuation.
@@ -252,24 +244,36 @@ impl Service {
         expected: u64,
         what: &str,
     ) -> Result<ExecutionRecord, FnfError> {
-        match self.update_driven(&exec, expected).await {
-            Ok(()) => {
+        Ok(match self.hold(exec, expected).await? {
+            Saved::Held(exec) => {
                 tracing::info!(flow = %exec.flow, execution = %exec.name, status = exec.status.as_str(), version = exec.version, "{what}");
-                Ok(exec)
+                exec
             }
-            Err(StoreError::ConditionFailed) => {
-                tracing::info!(flow = %exec.flow, execution = %exec.name, "fenced off: the execution moved on without this invocation");
-                self.store
-                    .get_execution(&exec.flow, &exec.name)
-                    .await?
-                    .ok_or(FnfError::Internal)
-            }
-            Err(e) => Err(e.into()),
-        }
+            Saved::Lost(stored) => stored,
+        })
     }
 }
 
 impl Service {
+    /// The fenced write of `exec`, already at version `expected + 1`, by the invocation that
+    /// drives it: `Held`, or `Lost` with the execution as it stands when someone else moved it
+    /// on (a refused write is never retried: it is the fencing).
+    pub(super) async fn hold(
+        &self,
+        exec: ExecutionRecord,
+        expected: u64,
+    ) -> Result<Saved, FnfError> {
+        match self.update_driven(&exec, expected).await {
+            Ok(()) => Ok(Saved::Held(exec)),
+            Err(StoreError::ConditionFailed) => {
+                tracing::info!(flow = %exec.flow, execution = %exec.name, "fenced off: the execution moved on without this invocation");
+                let stored = self.store.get_execution(&exec.flow, &exec.name).await?;
+                Ok(Saved::Lost(stored.ok_or(FnfError::Internal)?))
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
     /// A driving invocation's fenced write, tried again for a few rounds after the store's own
     /// retries give up on a throttle or an outage: giving up would leave the execution to a
     /// take-over, which makes its calls in flight again (a task call twice for one attempt).
