@@ -53,15 +53,16 @@ pub fn retry_config() -> RetryConfig {
 
 impl DynamoStore {
     /// After a failed condition on writing `exec`: whether what is stored is `exec` itself.
+    /// The item alone is read first: a write fenced off by another invocation (the common
+    /// case) differs in version or owner there, and its checkpoint parts need not be read.
     pub(super) async fn holds_execution(&self, exec: &ExecutionRecord) -> Result<bool, StoreError> {
-        let stored = crate::store::Store::get_execution(self, &exec.flow, &exec.name).await?;
+        let store: &dyn crate::store::Store = self;
+        let view = store.view_execution(&exec.flow, &exec.name).await?;
+        if view.is_none_or(|v| v.version != exec.version || v.lease_owner != exec.lease_owner) {
+            return Ok(false);
+        }
+        let stored = store.get_execution(&exec.flow, &exec.name).await?;
         Ok(stored.as_ref() == Some(exec))
-    }
-
-    /// After a failed claim: whether the holder of the name is this claim's own record (the
-    /// lease owner is new for every StartExecution).
-    pub(super) fn is_own_claim(claim: &ExecutionRecord, holder: &ExecutionRecord) -> bool {
-        holder == claim
     }
 
     /// After a failed `make_due`: whether the execution is at the version and due time that

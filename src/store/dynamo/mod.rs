@@ -322,8 +322,9 @@ impl Store for DynamoStore {
                     None => return Err(StoreError::Backend("claimed execution vanished".into())),
                 },
             };
-            // A retry of this very claim, whose first try was applied and its answer lost.
-            if Self::is_own_claim(exec, &holder) {
+            // A retry of this very claim, whose first try was applied and its answer lost (the
+            // lease owner is new for every StartExecution, so nobody else's claim is equal).
+            if holder == *exec {
                 return Ok(Claim::Created);
             }
             return Ok(Claim::Existing(Box::new(holder)));

@@ -103,8 +103,7 @@ impl DynamoStore {
         if !storable(token) {
             return Err(StoreError::ConditionFailed);
         }
-        let result_text = result;
-        let result = self
+        let sent = self
             .client
             .update_item()
             .table_name(&self.table)
@@ -117,17 +116,15 @@ impl DynamoStore {
             .expression_attribute_values(":flow", s(flow))
             .expression_attribute_names("#result", RESULT)
             .expression_attribute_names("#completed", COMPLETED_MS)
-            .expression_attribute_values(":result", s(result_text))
+            .expression_attribute_values(":result", s(result))
             .expression_attribute_values(":completed", n(completed_ms))
             .send()
             .await
             .map_err(classify);
-        match result {
+        match sent {
             // This very report, applied by a try whose answer was lost.
             Err(StoreError::ConditionFailed)
-                if self
-                    .completed_with(token, result_text, completed_ms)
-                    .await? =>
+                if self.completed_with(token, result, completed_ms).await? =>
             {
                 Ok(())
             }
