@@ -152,8 +152,8 @@ impl Service {
     /// and past the inline depth, with no time of its own (it parks and continues apart).
     fn nested(&self) -> Service {
         let mut child = self.clone();
-        child.depth = self.depth.saturating_add(1);
-        if child.depth > MAX_INLINE_DEPTH {
+        child.inline_depth = self.inline_depth.saturating_add(1);
+        if child.inline_depth > MAX_INLINE_DEPTH {
             child.budgets.response_ms = 0;
         }
         child

@@ -151,8 +151,9 @@ pub struct Service {
     /// What one execution may do over its life (`limits`), before accounts' overrides.
     limits: crate::runner::limits::ExecutionLimits,
     integrations: Integrations,
-    /// How many parent executions this service runs inside of (nested-flow tasks).
-    depth: u8,
+    /// How many parent executions this service drives inline, inside this invocation
+    /// (nested-flow tasks); an execution's lineage depth is `ExecutionRecord::depth`.
+    inline_depth: u8,
     /// Bounds on child executions and running executions (`forks`).
     forks: ForkLimits,
 }
@@ -181,7 +182,7 @@ impl Service {
             max_abandoned: continuation::DEFAULT_MAX_ABANDONED,
             limits: crate::runner::limits::ExecutionLimits::default(),
             integrations: Integrations::default(),
-            depth: 0,
+            inline_depth: 0,
             forks: ForkLimits::default(),
         }
     }

@@ -163,11 +163,8 @@ pub fn exec_to_item(e: &ExecutionRecord) -> Item {
         ("holds_slot", e.holds_slot.then(|| n(1))),
         ("abandoned", (e.abandoned > 0).then(|| n(e.abandoned))),
         ("started_by", e.started_by.as_ref().map(s)),
-        (
-            "history_bytes",
-            (e.history_bytes > 0).then(|| n(e.history_bytes)),
-        ),
         // Short names: these ride on every write of the execution.
+        ("hb", (e.history_bytes > 0).then(|| n(e.history_bytes))),
         ("dp", (e.depth > 0).then(|| n(e.depth))),
         ("ch", (e.children > 0).then(|| n(e.children))),
         (DUE_MS, due.map(n)),
@@ -211,7 +208,7 @@ pub fn exec_from_item(item: &Item) -> Result<ExecutionRecord, StoreError> {
         holds_slot: r.opt_n::<u8>("holds_slot")? == Some(1),
         abandoned: r.opt_n("abandoned")?.unwrap_or(0),
         started_by: r.opt_s("started_by")?,
-        history_bytes: r.opt_n("history_bytes")?.unwrap_or(0),
+        history_bytes: r.opt_n("hb")?.unwrap_or(0),
         depth: r.opt_n("dp")?.unwrap_or(0),
         children: r.opt_n("ch")?.unwrap_or(0),
         history: match r.opt_s(KEPT_EVENTS)? {
