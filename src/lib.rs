@@ -16,6 +16,7 @@ pub mod flow;
 pub mod logging;
 pub mod runner;
 pub mod service;
+pub mod settings;
 pub mod store;
 pub mod tasks;
 pub mod time;

@@ -56,9 +56,10 @@ impl StoreChoice {
         Ok(match self {
             StoreChoice::Dynamo { table } => Arc::new(DynamoStore::from_env(table.clone()).await),
             StoreChoice::Embedded { dir } => {
-                let cache = env_count(
+                let cache = crate::settings::count_or_default(
                     embedded::CACHE_BYTES_ENV,
                     embedded::DEFAULT_CACHE_BYTES as u64,
+                    0,
                 );
                 let cache = usize::try_from(cache).unwrap_or(usize::MAX);
                 Arc::new(EmbeddedStore::open_with_cache(dir, cache)?)
@@ -81,7 +82,7 @@ pub fn data_dir_from_env() -> PathBuf {
 /// step budget of one `regexMatchString`.
 pub fn service(store: Arc<dyn Store>) -> Result<Service, String> {
     regex_budget_from_env();
-    let forks = ForkLimits::from_lookup(|name| std::env::var(name).ok())?;
+    let forks = ForkLimits::from_lookup(crate::settings::env)?;
     let mut service = Service::new(store, Arc::new(SystemClock)).with_fork_limits(forks);
     if let Ok(raw) = std::env::var("FNF_FLOW_CACHE_MS") {
         match raw.trim().parse::<i64>() {
@@ -105,25 +106,17 @@ pub fn service(store: Arc<dyn Store>) -> Result<Service, String> {
 /// cap; a value that is not a number is logged and the default kept).
 pub fn execution_limits_from_env() -> ExecutionLimits {
     ExecutionLimits::new(
-        env_count(
+        crate::settings::count_or_default(
             limits::MAX_TRANSITIONS_ENV,
             limits::DEFAULT_MAX_EXECUTION_TRANSITIONS,
+            0,
         ),
-        env_count(
+        crate::settings::count_or_default(
             limits::MAX_HISTORY_BYTES_ENV,
             limits::DEFAULT_MAX_HISTORY_BYTES,
+            0,
         ),
     )
-}
-
-fn env_count(name: &str, default: u64) -> u64 {
-    let Ok(raw) = std::env::var(name) else {
-        return default;
-    };
-    raw.trim().parse().unwrap_or_else(|_| {
-        tracing::warn!(value = %raw, default, "{name} is not a whole number; the default applies");
-        default
-    })
 }
 
 /// `FNF_REGEX_MAX_STEPS`: the step budget of `regexMatchString` per state, and
@@ -190,13 +183,6 @@ pub const MAX_QUEUED_ENV: &str = "FNF_MAX_QUEUED_CONTINUATIONS";
 
 /// A count from 1 to 1,000,000 in `name`, else `default`; anything else set is an error.
 fn count_setting(name: &str, default: usize) -> Result<usize, String> {
-    match std::env::var(name) {
-        Ok(raw) if !raw.trim().is_empty() => raw
-            .trim()
-            .parse::<usize>()
-            .ok()
-            .filter(|n| (1..=1_000_000).contains(n))
-            .ok_or_else(|| format!("{name}={raw:?}: expected a whole number from 1 to 1000000")),
-        _ => Ok(default),
-    }
+    let n = crate::settings::count(&crate::settings::env, name, default as u64, 1, 1_000_000)?;
+    Ok(usize::try_from(n).unwrap_or(usize::MAX))
 }

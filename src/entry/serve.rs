@@ -70,19 +70,20 @@ impl Default for Limits {
 impl Limits {
     /// The defaults, overridden by the variables that are set; a malformed one is an error.
     pub fn from_env() -> Result<Limits, String> {
-        Limits::from_lookup(|name| std::env::var(name).ok())
+        Limits::from_lookup(crate::settings::env)
     }
 
     fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Limits, String> {
         let d = Limits::default();
         let ms = |name: &str, default: Duration| {
-            setting(&get, name, default.as_millis() as u64, MAX_TIMEOUT_MS)
+            crate::settings::count(&get, name, default.as_millis() as u64, 1, MAX_TIMEOUT_MS)
                 .map(Duration::from_millis)
         };
-        let max = setting(
+        let max = crate::settings::count(
             &get,
             MAX_CONNECTIONS_ENV,
             d.max_connections as u64,
+            1,
             MAX_CONNECTIONS_SETTING,
         )?;
         Ok(Limits {
@@ -91,23 +92,6 @@ impl Limits {
             idle_timeout: ms(IDLE_TIMEOUT_ENV, d.idle_timeout)?,
             body_timeout: ms(BODY_TIMEOUT_ENV, d.body_timeout)?,
         })
-    }
-}
-
-fn setting(
-    get: &impl Fn(&str) -> Option<String>,
-    name: &str,
-    default: u64,
-    max: u64,
-) -> Result<u64, String> {
-    match get(name) {
-        Some(raw) if !raw.trim().is_empty() => raw
-            .trim()
-            .parse()
-            .ok()
-            .filter(|v| (1..=max).contains(v))
-            .ok_or_else(|| format!("{name}={raw:?}: expected a whole number from 1 to {max}")),
-        _ => Ok(default),
     }
 }
 

@@ -14,6 +14,7 @@
 
 use crate::engine::{TaskRequest, TaskResult};
 use crate::runner::Driver;
+use crate::settings;
 use crate::store::ExecutionRecord;
 use crate::tasks::{self, Target};
 
@@ -67,16 +68,9 @@ impl ForkLimits {
     /// (the process does not start on it).
     pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<ForkLimits, String> {
         let d = ForkLimits::default();
-        let read = |name: &str, default: u32, min: u32| match get(name) {
-            Some(raw) if !raw.trim().is_empty() => raw
-                .trim()
-                .parse::<u32>()
-                .ok()
-                .filter(|v| (min..=MAX_SETTING).contains(v))
-                .ok_or_else(|| {
-                    format!("{name}={raw:?}: expected a whole number from {min} to {MAX_SETTING}")
-                }),
-            _ => Ok(default),
+        let read = |name: &str, default: u32, min: u32| {
+            let n = settings::count(&get, name, default.into(), min.into(), MAX_SETTING.into())?;
+            Ok::<u32, String>(u32::try_from(n).unwrap_or(MAX_SETTING))
         };
         Ok(ForkLimits {
             max_depth: read(MAX_CHILD_DEPTH_ENV, d.max_depth, 0)?,

@@ -35,16 +35,9 @@ const MAX_BACKOFF: Duration = Duration::from_millis(500);
 /// The store client's retry settings: `FNF_STORE_MAX_ATTEMPTS` tries (default 8; at least 1),
 /// exponential backoff with jitter from 25 ms to 500 ms.
 pub fn retry_config() -> RetryConfig {
-    let attempts = match std::env::var(MAX_ATTEMPTS_ENV) {
-        Err(_) => DEFAULT_MAX_ATTEMPTS,
-        Ok(raw) => match raw.trim().parse::<u32>() {
-            Ok(n) if n >= 1 => n,
-            _ => {
-                tracing::warn!(value = %raw, "{MAX_ATTEMPTS_ENV} is not a number of tries (1 or more); using {DEFAULT_MAX_ATTEMPTS}");
-                DEFAULT_MAX_ATTEMPTS
-            }
-        },
-    };
+    let attempts =
+        crate::settings::count_or_default(MAX_ATTEMPTS_ENV, DEFAULT_MAX_ATTEMPTS.into(), 1);
+    let attempts = u32::try_from(attempts).unwrap_or(u32::MAX);
     RetryConfig::standard()
         .with_max_attempts(attempts)
         .with_initial_backoff(INITIAL_BACKOFF)
