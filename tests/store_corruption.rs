@@ -17,7 +17,7 @@ use fnf_lambda::store::Store;
 use fnf_lambda::store::embedded::{DB_FILE, EmbeddedStore};
 use serde_json::Value;
 
-use common::{call, create_flow, ok, start};
+use common::{call, create_flow, start};
 
 /// Names the directory a child reads; without it the child test does nothing.
 const CHILD_DIR_ENV: &str = "FNF_TEST_CORRUPTED_STORE_DIR";
@@ -34,27 +34,7 @@ async fn fill(dir: &Path) {
             start(&svc, flow, &format!("run-{n}"), serde_json::json!({"n": n})).await;
         }
     }
-    ok(
-        &svc,
-        &[("Action", "PublishFlowVersion"), ("FlowName", "orders")],
-    )
-    .await;
-    ok(
-        &svc,
-        &[
-            ("Action", "CreateFlowAlias"),
-            ("FlowName", "orders"),
-            ("Name", "prod"),
-            ("RoutingConfigurations", r#"[{"Version":"1","Weight":100}]"#),
-        ],
-    )
-    .await;
-    ok(&svc, &[("Action", "CreateAccount"), ("AccountId", "acme")]).await;
-    ok(
-        &svc,
-        &[("Action", "CreateAccessKey"), ("AccountId", "acme")],
-    )
-    .await;
+    common::fill_other_tables(&svc).await;
 }
 
 /// An answer is fine if it is a success, a missing record (a flipped key byte renames it) or

@@ -16,7 +16,7 @@ use fnf_lambda::store::embedded::{DB_FILE, EmbeddedStore};
 use serde_json::{Value, json};
 
 use common::process::Server;
-use common::{call, create_flow, ok, start};
+use common::{call, create_flow, start};
 
 /// As many executions as the issue's store lost.
 const EXECUTIONS: u64 = 220;
@@ -47,27 +47,7 @@ async fn fill(dir: &Path) {
         )
         .await;
     }
-    ok(
-        &svc,
-        &[("Action", "PublishFlowVersion"), ("FlowName", "orders")],
-    )
-    .await;
-    ok(
-        &svc,
-        &[
-            ("Action", "CreateFlowAlias"),
-            ("FlowName", "orders"),
-            ("Name", "prod"),
-            ("RoutingConfigurations", r#"[{"Version":"1","Weight":100}]"#),
-        ],
-    )
-    .await;
-    ok(&svc, &[("Action", "CreateAccount"), ("AccountId", "acme")]).await;
-    ok(
-        &svc,
-        &[("Action", "CreateAccessKey"), ("AccountId", "acme")],
-    )
-    .await;
+    common::fill_other_tables(&svc).await;
 }
 
 /// Every record of a filled store as the API answers it (request ids left out), or the error

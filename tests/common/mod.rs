@@ -183,6 +183,28 @@ pub async fn ok(svc: &Service, params: &[(&str, &str)]) -> Value {
     body
 }
 
+/// Puts a record in every table besides flows and executions: a version and an alias of
+/// flow `orders` (which must exist), account `acme` and a key of it.
+pub async fn fill_other_tables(svc: &Service) {
+    ok(
+        svc,
+        &[("Action", "PublishFlowVersion"), ("FlowName", "orders")],
+    )
+    .await;
+    ok(
+        svc,
+        &[
+            ("Action", "CreateFlowAlias"),
+            ("FlowName", "orders"),
+            ("Name", "prod"),
+            ("RoutingConfigurations", r#"[{"Version":"1","Weight":100}]"#),
+        ],
+    )
+    .await;
+    ok(svc, &[("Action", "CreateAccount"), ("AccountId", "acme")]).await;
+    ok(svc, &[("Action", "CreateAccessKey"), ("AccountId", "acme")]).await;
+}
+
 pub async fn create_flow(svc: &Service, name: &str, definition: &str, flow_type: &str) -> Value {
     ok(
         svc,
