@@ -98,11 +98,7 @@ pub fn backup(dir: &Path, to: &Path, force: bool) -> Result<Summary, BackupError
     // Closed before copying: a closed file is whole, and the lock keeps other processes out.
     drop(db);
     let partial = beside(to, "partial");
-    let result = copy_and_check(&file, &partial, &source);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    result?;
+    removed_on_error(&partial, copy_and_check(&file, &partial, &source))?;
     manifest::rename_synced(&partial, to)?;
     Ok(source)
 }
@@ -147,11 +143,8 @@ pub fn restore(from: &Path, dir: &Path, force: bool) -> Result<Summary, BackupEr
         });
     }
     let partial = beside(&file, "restoring");
-    let result = copy_and_verify_backup(from, &partial, dir);
-    if result.is_err() {
-        let _ = std::fs::remove_file(&partial);
-    }
-    let (summary, created_ms) = result?;
+    let (summary, created_ms) =
+        removed_on_error(&partial, copy_and_verify_backup(from, &partial, dir))?;
     manifest::rename_synced(&partial, &file)?;
     // A crash before this line leaves the old manifest: the next open refuses loudly (another
     // store id), and restoring again finishes the work.
@@ -216,6 +209,14 @@ fn summarize(db: &Database, path: &Path) -> Result<Summary, StoreError> {
         bytes,
         tables,
     })
+}
+
+/// `result` of filling the temporary file `partial`; when it failed, the file is removed.
+fn removed_on_error<T>(partial: &Path, result: Result<T, BackupError>) -> Result<T, BackupError> {
+    if result.is_err() {
+        let _ = std::fs::remove_file(partial);
+    }
+    result
 }
 
 /// A temporary name in the same directory as `path` (a rename does not cross file systems).
